@@ -1,0 +1,62 @@
+import {randomBytes} from 'node:crypto'
+import os from 'node:os'
+import path from 'node:path'
+import {execa} from 'execa'
+import {createLogger, type Logger} from './log.js'
+
+/** The process spawner. Always argv-style (execa, no shell): user and message data never reach a shell. */
+export type Spawner = typeof execa
+
+/**
+ * Everything that touches the outside world, injectable so tests run in temp dirs with a
+ * fixed clock and never see the real home directory.
+ */
+export interface Context {
+  env: NodeJS.ProcessEnv
+  home: string
+  /** ~/.remoteclaw, or REMOTECLAW_STATE_DIR. Mode 0700 when we create it. */
+  stateDir: string
+  /** REMOTECLAW_CONFIG_PATH, else <stateDir>/remoteclaw.json. */
+  configPath: string
+  /** Milliseconds since the Unix epoch. */
+  now: () => number
+  /** Cryptographically strong random bytes. */
+  random: (size: number) => Buffer
+  spawn: Spawner
+  log: Logger
+  platform: NodeJS.Platform
+}
+
+export function expandHome(p: string, home: string): string {
+  if (p === '~') return home
+  if (p.startsWith('~/')) return path.join(home, p.slice(2))
+  return p
+}
+
+export function resolveStateDir(env: NodeJS.ProcessEnv, home: string): string {
+  const fromEnv = env.REMOTECLAW_STATE_DIR
+  if (fromEnv && fromEnv.trim() !== '') return path.resolve(expandHome(fromEnv, home))
+  return path.join(home, '.remoteclaw')
+}
+
+export function resolveConfigPath(env: NodeJS.ProcessEnv, home: string): string {
+  const fromEnv = env.REMOTECLAW_CONFIG_PATH
+  if (fromEnv && fromEnv.trim() !== '') return path.resolve(expandHome(fromEnv, home))
+  return path.join(resolveStateDir(env, home), 'remoteclaw.json')
+}
+
+export function createContext(overrides: Partial<Context> = {}): Context {
+  const env = overrides.env ?? process.env
+  const home = overrides.home ?? (env.HOME && env.HOME !== '' ? env.HOME : os.homedir())
+  return {
+    env,
+    home,
+    stateDir: overrides.stateDir ?? resolveStateDir(env, home),
+    configPath: overrides.configPath ?? resolveConfigPath(env, home),
+    now: overrides.now ?? (() => Date.now()),
+    random: overrides.random ?? ((size: number) => randomBytes(size)),
+    spawn: overrides.spawn ?? execa,
+    log: overrides.log ?? createLogger({level: 'info', format: 'text'}),
+    platform: overrides.platform ?? process.platform,
+  }
+}

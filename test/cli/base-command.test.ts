@@ -1,0 +1,37 @@
+import {expect} from 'chai'
+import {runCli, tempDir} from '../helpers/cli.js'
+
+describe('base command (built CLI as a child process)', () => {
+  let t: ReturnType<typeof tempDir>
+  beforeEach(() => {
+    t = tempDir()
+  })
+  afterEach(() => t.cleanup())
+
+  it('keeps the usage exit code 2 for an unknown flag, with and without --json', async () => {
+    const plain = await runCli(['config', 'path', '--bogus'], {stateDir: t.dir})
+    expect(plain.exitCode).to.equal(2)
+    expect(plain.stderr).to.match(/Nonexistent flag: --bogus/)
+    expect(plain.stderr).not.to.match(/at .*\.js:\d+/)
+    const json = await runCli(['config', 'path', '--bogus', '--json'], {stateDir: t.dir})
+    expect(json.exitCode).to.equal(2)
+    const doc = JSON.parse(json.stdout)
+    expect(doc.error.exitCode).to.equal(2)
+    expect(doc.error.code).to.equal('usage')
+  })
+
+  it('prints the version and help with examples', async () => {
+    const v = await runCli(['--version'], {stateDir: t.dir})
+    expect(v.exitCode).to.equal(0)
+    expect(v.stdout).to.match(/remoteclaw\/\d+\.\d+\.\d+/)
+    const h = await runCli(['config', 'path', '--help'], {stateDir: t.dir})
+    expect(h.stdout).to.match(/EXAMPLES/)
+  })
+
+  it('resolves the config path from REMOTECLAW_STATE_DIR and REMOTECLAW_CONFIG_PATH', async () => {
+    const a = await runCli(['config', 'path', '--json'], {stateDir: t.dir})
+    expect(JSON.parse(a.stdout).path).to.equal(`${t.dir}/remoteclaw.json`)
+    const b = await runCli(['config', 'path', '--json'], {stateDir: t.dir, env: {REMOTECLAW_CONFIG_PATH: `${t.dir}/x.json5`}})
+    expect(JSON.parse(b.stdout).path).to.equal(`${t.dir}/x.json5`)
+  })
+})
