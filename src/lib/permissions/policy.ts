@@ -1,0 +1,94 @@
+import type {ResolvedAccount} from '../config/accounts.js'
+
+/** Who can reach the bot by DM right now, in one sentence. */
+export function dmPolicySentence(a: ResolvedAccount): string {
+  const key = `${a.keyPrefix}.dmPolicy`
+  const allow = a.allowFrom.filter((h) => h !== '*')
+  const listed = allow.length === 0 ? 'nobody yet' : `${allow.length} allowlisted sender${allow.length === 1 ? '' : 's'} (${preview(allow)})`
+  switch (a.dmPolicy) {
+    case 'disabled':
+      return `DMs: nobody can reach the bot by direct message (${key} is "disabled").`
+    case 'open':
+      return a.allowFrom.includes('*')
+        ? `DMs: anyone who texts this account gets an answer (${key} is "open" with "*" in allowFrom).`
+        : `DMs: ${key} is "open" but allowFrom lacks "*", so only ${listed} can reach the bot.`
+    case 'allowlist':
+      return `DMs: only ${listed} can reach the bot; everyone else is ignored (${key} is "allowlist").`
+    case 'pairing':
+    default:
+      return a.pairingReply === 'code'
+        ? `DMs: ${listed} and approved pairings can reach the bot; any other sender is sent a pairing code (${key} is "pairing", pairingReply "code").`
+        : `DMs: ${listed} and approved pairings can reach the bot; other senders are recorded silently for \`remoteclaw pairing list imessage\` (pairingReply "silent").`
+  }
+}
+
+/** Who can reach the bot in group chats right now, in one sentence. */
+export function groupPolicySentence(a: ResolvedAccount): string {
+  const key = `${a.keyPrefix}.groupPolicy`
+  const groupIds = Object.keys(a.groups).filter((g) => g !== '*' && a.groups[g]?.enabled !== false)
+  const senders =
+    a.groupAllowFrom.length === 0 || a.groupAllowFrom.includes('*')
+      ? 'any participant'
+      : `only ${a.groupAllowFrom.length} allowlisted sender${a.groupAllowFrom.length === 1 ? '' : 's'}${a.groupAllowFromInherited ? ' (from allowFrom)' : ''}`
+  const mention = (a.groups['*']?.requireMention ?? true) ? ', when a mention pattern matches' : ''
+  switch (a.groupPolicy) {
+    case 'disabled':
+      return `Groups: the bot ignores every group chat (${key} is "disabled").`
+    case 'open':
+      return `Groups: ${senders} in any group chat can trigger the bot${mention} (${key} is "open").`
+    case 'allowlist':
+    default:
+      return groupIds.length === 0
+        ? `Groups: no group chat can reach the bot: ${key} is "allowlist" and ${a.keyPrefix}.groups lists no chat.`
+        : `Groups: ${senders} in ${groupIds.length} listed chat${groupIds.length === 1 ? '' : 's'} (chat_id ${preview(groupIds)}) can trigger the bot${mention}.`
+  }
+}
+
+export interface Footgun {
+  id: 'groups_allowlist_empty' | 'dm_open' | 'pairing_reply_personal_number' | 'open_without_star'
+  message: string
+  fix: string
+}
+
+/**
+ * Config that does something the operator rarely means. `deployment` is "local" when imsg
+ * runs as the user at this Mac: then the account is likely the operator's personal number.
+ */
+export function findFootguns(a: ResolvedAccount, deployment: 'local' | 'wrapper'): Footgun[] {
+  const out: Footgun[] = []
+  const p = a.keyPrefix
+  const groupIds = Object.keys(a.groups).filter((g) => g !== '*')
+  if (a.groupPolicy === 'allowlist' && groupIds.length === 0) {
+    out.push({
+      id: 'groups_allowlist_empty',
+      message: `${p}.groupPolicy is "allowlist" but ${p}.groups is empty, so every group message is dropped.`,
+      fix: `Add the chats to answer (find ids with \`imsg chats --limit 20\`): remoteclaw config set ${p}.groups '{"<chat_id>": {}}'; or set ${p}.groupPolicy "disabled" to say so.`,
+    })
+  }
+  if (a.dmPolicy === 'open' && a.allowFrom.includes('*')) {
+    out.push({
+      id: 'dm_open',
+      message: `${p}.dmPolicy is "open": anyone who knows this number or Apple ID can talk to your agent.`,
+      fix: `Use pairing (remoteclaw config set ${p}.dmPolicy pairing) or list senders in ${p}.allowFrom with dmPolicy "allowlist".`,
+    })
+  }
+  if (a.dmPolicy === 'open' && !a.allowFrom.includes('*')) {
+    out.push({
+      id: 'open_without_star',
+      message: `${p}.dmPolicy is "open" but ${p}.allowFrom does not contain "*", so it behaves like "allowlist".`,
+      fix: `Set ${p}.dmPolicy "allowlist" to say what it does, or add "*" to ${p}.allowFrom.`,
+    })
+  }
+  if (deployment === 'local' && a.dmPolicy === 'pairing' && a.pairingReply === 'code') {
+    out.push({
+      id: 'pairing_reply_personal_number',
+      message: `this account runs as your own macOS user, which looks like a personal number: in pairing mode every unknown sender (friends, family, 2FA services) gets a pairing code reply.`,
+      fix: `remoteclaw config set ${p}.pairingReply silent   (requests still show in \`remoteclaw pairing list imessage\`), or use a dedicated bot user (remoteclaw setup imessage --deployment bot-user).`,
+    })
+  }
+  return out
+}
+
+function preview(items: string[]): string {
+  return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')}, +${items.length - 3} more`
+}
