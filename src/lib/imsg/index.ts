@@ -1,0 +1,6 @@
+export * from './classify.js'
+export * from './client.js'
+export * from './errors.js'
+export * from './handles.js'
+export * from './targets.js'
+export type * from './types.js'
