@@ -1,11 +1,21 @@
-import {configSchema} from './schema.js'
+import os from 'node:os'
+import {closest, distance} from 'fastest-levenshtein'
+import {z} from 'zod'
+import {resolveAccounts} from './accounts.js'
+import {locatePath, parseCst} from './cst.js'
+import {formatPath, type PathSegment} from './paths.js'
+import {configSchema, DEFAULT_ACCOUNT_ID, type IMessageChannelConfig, type RemoteclawConfig} from './schema.js'
+import {unwrap} from './schema-walk.js'
 
 export interface ConfigIssue {
-  /** Dotted key path, e.g. channels.imessage.dmPolicy */
+  /** Key path, e.g. channels.imessage.dmPolicy ('' for the whole file). */
   path: string
-  /** "file:line:col" when known, else "file: path" */
+  /** "file:line:col" when the key is found in the text, else "file". */
   where: string
+  line?: number
+  column?: number
   message: string
+  /** A command to run or a key to change. */
   fix?: string
 }
 
@@ -14,24 +24,322 @@ export interface ValidationResult {
   warnings: ConfigIssue[]
 }
 
-function keyPath(segments: (string | number)[]): string {
-  return segments
-    .map((s, i) => (typeof s === 'number' ? `[${s}]` : /^[A-Za-z_$][\w$]*$/.test(s) ? (i === 0 ? s : `.${s}`) : `["${s}"]`))
-    .join('')
+/** One line: `file:line:col: key.path: message`. */
+export function formatIssue(issue: ConfigIssue): string {
+  return `${issue.where}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`
+}
+
+/** Quotes a path or value for a POSIX shell when it needs it (for fix commands users paste). */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`
+}
+
+/** The suggestion for an unknown name: same letters ignoring case, else a close edit distance. */
+export function didYouMean(name: string, candidates: readonly string[]): string | undefined {
+  if (candidates.length === 0) return undefined
+  const lower = name.toLowerCase()
+  const sameCase = candidates.find((c) => c.toLowerCase() === lower)
+  if (sameCase) return sameCase
+  const best = closest(lower, candidates.map((c) => c.toLowerCase()))
+  const found = candidates.find((c) => c.toLowerCase() === best)!
+  return distance(lower, best) <= Math.max(2, Math.floor(found.length / 3)) ? found : undefined
+}
+
+type Locator = (segs: readonly PathSegment[]) => {line: number; column: number} | undefined
+
+function makeLocator(text: string): Locator {
+  try {
+    const {root} = parseCst(text)
+    return (segs) => locatePath(root, segs)
+  } catch {
+    return () => undefined
+  }
+}
+
+class Collector {
+  readonly errors: ConfigIssue[] = []
+  readonly warnings: ConfigIssue[] = []
+  private readonly seen = new Set<string>()
+  constructor(
+    private readonly file: string,
+    private readonly locate: Locator,
+  ) {}
+
+  add(kind: 'error' | 'warning', segs: readonly PathSegment[], message: string, fix?: string): void {
+    const path = formatPath(segs)
+    const key = `${kind}\0${path}\0${message}`
+    if (this.seen.has(key)) return
+    this.seen.add(key)
+    const at = this.locate(segs)
+    const issue: ConfigIssue = {
+      path,
+      where: at ? `${this.file}:${at.line}:${at.column}` : this.file,
+      line: at?.line,
+      column: at?.column,
+      message,
+      fix,
+    }
+    ;(kind === 'error' ? this.errors : this.warnings).push(issue)
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** Unknown keys at every object level, each with a did-you-mean from the keys allowed there. */
+function checkUnknownKeys(data: unknown, schema: z.ZodTypeAny, segs: PathSegment[], out: Collector): void {
+  const t = unwrap(schema)
+  if (t instanceof z.ZodObject && isPlainObject(data)) {
+    const shape = t.shape as Record<string, z.ZodTypeAny>
+    const allowed = Object.keys(shape)
+    for (const key of Object.keys(data)) {
+      const here = [...segs, key]
+      if (!Object.prototype.hasOwnProperty.call(shape, key)) {
+        const guess = didYouMean(key, allowed)
+        const p = formatPath(here)
+        out.add(
+          'error',
+          here,
+          `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}`,
+          guess
+            ? `Rename it to ${guess}, or remove it: remoteclaw config unset ${shellQuote(p)}`
+            : `Remove it (remoteclaw config unset ${shellQuote(p)}); keys allowed here: ${allowed.join(', ')}`,
+        )
+        continue
+      }
+      checkUnknownKeys(data[key], shape[key]!, here, out)
+    }
+  } else if (t instanceof z.ZodRecord && isPlainObject(data)) {
+    for (const key of Object.keys(data)) checkUnknownKeys(data[key], t.valueSchema as z.ZodTypeAny, [...segs, key], out)
+  } else if (t instanceof z.ZodArray && Array.isArray(data)) {
+    data.forEach((item, i) => checkUnknownKeys(item, t.element as z.ZodTypeAny, [...segs, i], out))
+  }
+}
+
+function schemaIssues(data: unknown, out: Collector): RemoteclawConfig | undefined {
+  const parsed = configSchema.safeParse(data)
+  if (parsed.success) return parsed.data
+  for (const issue of parsed.error.issues) {
+    if (issue.code === 'unrecognized_keys') continue // reported with a did-you-mean above
+    const segs = issue.path
+    const p = formatPath(segs)
+    let message = issue.message
+    let fix: string | undefined
+    if (issue.code === 'invalid_enum_value') {
+      const options = issue.options.map(String)
+      const guess = typeof issue.received === 'string' ? didYouMean(issue.received, options) : undefined
+      message = `must be one of ${options.join(', ')}; got ${JSON.stringify(issue.received)}${guess ? ` (did you mean "${guess}"?)` : ''}`
+      fix = `remoteclaw config set ${shellQuote(p)} ${guess ?? options[0]}`
+    } else if (issue.code === 'invalid_type') {
+      message = issue.received === 'undefined' ? `is required (${issue.expected})` : `must be ${issue.expected}, not ${issue.received}`
+      if (segs.length > 0) fix = `Set a ${issue.expected}: remoteclaw config set ${shellQuote(p)} <value>`
+    } else if (segs.length > 0) {
+      fix = `Change the value: remoteclaw config set ${shellQuote(p)} <value>`
+    }
+    out.add('error', segs, message, fix)
+  }
+  return undefined
+}
+
+/** Each mention pattern must compile as a JS RegExp with flag i (how the gateway uses them). */
+function checkMentionPatterns(data: unknown, out: Collector): void {
+  if (!isPlainObject(data)) return
+  const check = (list: unknown, base: PathSegment[]) => {
+    if (!Array.isArray(list)) return
+    list.forEach((pattern, i) => {
+      if (typeof pattern !== 'string') return
+      try {
+        new RegExp(pattern, 'i')
+      } catch (error) {
+        const reason = (error as Error).message.replace(/^Invalid regular expression: (\/.*\/\w*: )?/, '')
+        out.add(
+          'error',
+          [...base, i],
+          `mention pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${reason}`,
+          'Fix the pattern; it is compiled as new RegExp(pattern, "i"). In the JSON5 file a backslash is written twice, e.g. "@bot\\\\b".',
+        )
+      }
+    })
+  }
+  const messages = data.messages
+  if (isPlainObject(messages) && isPlainObject(messages.groupChat)) check(messages.groupChat.mentionPatterns, ['messages', 'groupChat', 'mentionPatterns'])
+  const agents = data.agents
+  if (isPlainObject(agents) && Array.isArray(agents.list)) {
+    agents.list.forEach((agent, i) => {
+      if (isPlainObject(agent) && isPlainObject(agent.groupChat)) check(agent.groupChat.mentionPatterns, ['agents', 'list', i, 'groupChat', 'mentionPatterns'])
+    })
+  }
+}
+
+function accountSegs(channelSegs: PathSegment[], id: string | undefined): PathSegment[] {
+  return id === undefined ? channelSegs : [...channelSegs, 'accounts', id]
+}
+
+/** Rules that need the whole parsed config: inheritance-aware access control, accounts, agents. */
+function checkSemantics(config: RemoteclawConfig, out: Collector, home: string): void {
+  const legacy = config.imessage !== undefined
+  if (legacy && config.channels?.imessage) {
+    out.add(
+      'warning',
+      ['imessage'],
+      'top-level "imessage" is ignored because channels.imessage exists',
+      'Move the keys you still need into channels.imessage, then: remoteclaw config unset imessage',
+    )
+  } else if (legacy) {
+    out.add(
+      'warning',
+      ['imessage'],
+      'legacy layout: top-level "imessage" is read as channels.imessage',
+      'Run: remoteclaw config migrate   (moves it under channels.imessage, keeping comments)',
+    )
+  }
+
+  const channel: IMessageChannelConfig | undefined = config.channels?.imessage ?? config.imessage
+  const channelSegs: PathSegment[] = config.channels?.imessage ? ['channels', 'imessage'] : ['imessage']
+  const agentIds = (config.agents?.list ?? []).map((a) => a.id)
+
+  // agents: unique ids, at most one default
+  const seenAgents = new Map<string, number>()
+  ;(config.agents?.list ?? []).forEach((agent, i) => {
+    if (seenAgents.has(agent.id)) {
+      out.add('error', ['agents', 'list', i, 'id'], `agent id "${agent.id}" is already used by agents.list[${seenAgents.get(agent.id)}]`, 'Give every agent its own id.')
+    } else seenAgents.set(agent.id, i)
+  })
+  const defaults = (config.agents?.list ?? []).map((a, i) => (a.default ? i : -1)).filter((i) => i >= 0)
+  if (defaults.length > 1) {
+    out.add(
+      'error',
+      ['agents', 'list', defaults[1]!, 'default'],
+      `more than one agent has default: true (agents.list[${defaults.join('], agents.list[')}])`,
+      `Keep one: remoteclaw config unset agents.list[${defaults[1]}].default`,
+    )
+  }
+  const checkAgentRef = (segs: PathSegment[], id: string | undefined) => {
+    if (id === undefined || agentIds.length === 0 || agentIds.includes(id)) return
+    const guess = didYouMean(id, agentIds)
+    out.add(
+      'error',
+      segs,
+      `agent "${id}" is not in agents.list${guess ? ` (did you mean "${guess}"?)` : ''}`,
+      `remoteclaw config set ${shellQuote(formatPath(segs))} ${guess ?? agentIds[0]}   (agents: ${agentIds.join(', ')})`,
+    )
+  }
+
+  if (!channel) return
+  const accountIds = Object.keys(channel.accounts ?? {})
+  const overrides = channel.accounts ?? {}
+
+  if (channel.defaultAccount !== undefined) {
+    const known = accountIds.length > 0 ? accountIds : [DEFAULT_ACCOUNT_ID]
+    if (!known.includes(channel.defaultAccount)) {
+      const guess = didYouMean(channel.defaultAccount, known)
+      out.add(
+        'error',
+        [...channelSegs, 'defaultAccount'],
+        `defaultAccount "${channel.defaultAccount}" is not an account (accounts: ${known.join(', ')})${guess ? `; did you mean "${guess}"?` : ''}`,
+        `remoteclaw config set ${formatPath([...channelSegs, 'defaultAccount'])} ${guess ?? known[0]}`,
+      )
+    }
+  }
+
+  checkAgentRef([...channelSegs, 'agentId'], channel.agentId)
+  for (const [chatId, group] of Object.entries(channel.groups ?? {})) checkAgentRef([...channelSegs, 'groups', chatId, 'agentId'], group.agentId)
+  for (const id of accountIds) {
+    checkAgentRef([...channelSegs, 'accounts', id, 'agentId'], overrides[id]!.agentId)
+    for (const [chatId, group] of Object.entries(overrides[id]!.groups ?? {})) {
+      checkAgentRef([...channelSegs, 'accounts', id, 'groups', chatId, 'agentId'], group.agentId)
+    }
+  }
+
+  // Account overrides replace inherited maps and lists: say so where it hides something.
+  for (const id of accountIds) {
+    for (const key of ['groups', 'allowFrom', 'groupAllowFrom', 'attachmentRoots', 'remoteAttachmentRoots'] as const) {
+      const inherited = channel[key]
+      const nonEmpty = Array.isArray(inherited) ? inherited.length > 0 : inherited !== undefined && Object.keys(inherited).length > 0
+      if (overrides[id]![key] !== undefined && nonEmpty) {
+        out.add(
+          'warning',
+          [...channelSegs, 'accounts', id, key],
+          `replaces ${formatPath([...channelSegs, key])} for account "${id}" (maps and lists are not merged)`,
+          `Copy the entries account "${id}" still needs into ${formatPath([...channelSegs, 'accounts', id, key])}.`,
+        )
+      }
+    }
+  }
+
+  const {accounts} = resolveAccounts(config, {home})
+  const runs = new Map<string, string>()
+  for (const account of accounts) {
+    const override = accountIds.length > 0 ? overrides[account.id] : undefined
+    // Where the fix belongs: the account when it sets the key, else the channel (so a fix
+    // never loosens other accounts that merely inherit).
+    const ownerOf = (...keys: (keyof typeof channel)[]) =>
+      override && keys.some((k) => (override as Record<string, unknown>)[k] !== undefined) ? accountSegs(channelSegs, account.id) : channelSegs
+
+    const who = (at: PathSegment[]) => (at.length > channelSegs.length ? ` (account "${account.id}")` : '')
+    if (account.dmPolicy === 'open') {
+      const policyAt = [...ownerOf('dmPolicy'), 'dmPolicy']
+      if (!account.allowFrom.includes('*')) {
+        const fixAt = [...ownerOf('dmPolicy', 'allowFrom'), 'allowFrom']
+        out.add(
+          'error',
+          policyAt,
+          `dmPolicy "open" needs "*" in ${formatPath(fixAt)}${who(fixAt)}; without it nobody outside allowFrom can DM the bot`,
+          `remoteclaw config set ${shellQuote(formatPath(fixAt))} '["*"]'   (or choose another policy: remoteclaw config set ${shellQuote(formatPath(policyAt))} pairing)`,
+        )
+      } else {
+        out.add(
+          'warning',
+          policyAt,
+          `dmPolicy "open": anyone who can message this Apple ID reaches the agent${who(policyAt)}`,
+          `For approval of each new sender: remoteclaw config set ${shellQuote(formatPath(policyAt))} pairing`,
+        )
+      }
+    }
+
+    if (account.enabled && account.groupPolicy === 'allowlist' && Object.keys(account.groups).length === 0) {
+      const groupsAt = [...ownerOf('groups', 'groupPolicy'), 'groups']
+      out.add(
+        'warning',
+        groupsAt,
+        `groupPolicy is "allowlist" but ${formatPath(groupsAt)} lists no groups: every group message will be ignored${who(groupsAt)}`,
+        `Add a group by its chat_id: remoteclaw config set '${formatPath([...groupsAt, '<chat_id>'])}' '{}'   (or: remoteclaw config set ${formatPath([...ownerOf('groupPolicy'), 'groupPolicy'])} disabled)`,
+      )
+    }
+
+    if (account.enabled) {
+      const key = `${account.cliPath}\0${account.dbPath ?? '(default chat.db)'}`
+      const other = runs.get(key)
+      if (other !== undefined) {
+        out.add(
+          'error',
+          accountSegs(channelSegs, account.id),
+          `accounts "${other}" and "${account.id}" both run ${account.cliPath} on ${account.dbPath ?? 'the default Messages database'}; each enabled account needs its own imsg (cliPath) or database (dbPath)`,
+          `Point one at its own wrapper or chat.db, or disable it: remoteclaw config set ${shellQuote(formatPath([...accountSegs(channelSegs, account.id), 'enabled']))} false`,
+        )
+      } else runs.set(key, account.id)
+    }
+  }
+}
+
+export interface ValidateOptions {
+  file: string
+  text: string
+  /** For `~` expansion when comparing account paths (default: $HOME). */
+  home?: string
 }
 
 /**
- * Schema and semantic validation of a parsed config. (First version: schema issues with key
- * paths; the config issue extends it with did-you-mean, line/column and semantic rules.)
+ * Full validation of a parsed config: unknown keys with did-you-mean, schema types, mention
+ * patterns, then the semantic rules (only once the schema holds, since they need the types).
+ * Every issue names its key path and, where the key is in the text, file:line:col.
  */
-export function validateConfig(data: unknown, source: {file: string; text: string}): ValidationResult {
-  const errors: ConfigIssue[] = []
-  const parsed = configSchema.safeParse(data)
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const p = keyPath(issue.path)
-      errors.push({path: p, where: `${source.file}: ${p || '(top level)'}`, message: issue.message})
-    }
-  }
-  return {errors, warnings: []}
+export function validateConfig(data: unknown, source: ValidateOptions): ValidationResult {
+  const out = new Collector(source.file, makeLocator(source.text))
+  checkUnknownKeys(data, configSchema, [], out)
+  const config = schemaIssues(data, out)
+  checkMentionPatterns(data, out)
+  if (config) checkSemantics(config, out, source.home ?? process.env.HOME ?? os.homedir())
+  return {errors: out.errors, warnings: out.warnings}
 }

@@ -1,0 +1,221 @@
+import {
+  JsonArrayNode,
+  JsonIdentifierNode,
+  JsonObjectNode,
+  JsonParser,
+  JsonParseError,
+  JsonTokenNode,
+  JsonTokenType,
+  type JsonValueNode,
+} from '@croct/json5-parser'
+import {UsageError} from '../errors.js'
+import {asIndex, formatPath, type PathSegment} from './paths.js'
+
+/**
+ * Lossless JSON5 editing on @croct/json5-parser's concrete syntax tree: comments, key order,
+ * quoting and indentation of everything we do not touch survive a write.
+ *
+ * @croct/json5-parser 0.2 rejects reserved words as unquoted keys (`default: true`), which JSON5
+ * allows (keys are IdentifierNames) and our own schema uses (agents.list[].default). This parser
+ * subclass accepts them; it only ever builds keys, never values, from identifiers.
+ */
+class ConfigParser extends JsonParser {}
+Object.defineProperty(ConfigParser.prototype, 'parseIdentifier', {
+  value(this: {lexer: {consume(t: JsonTokenType): ConstructorParameters<typeof JsonTokenNode>[0] & {location: never}}}) {
+    const token = this.lexer.consume(JsonTokenType.IDENTIFIER)
+    const tokenNode = new JsonTokenNode(token)
+    return new JsonIdentifierNode({token: tokenNode as JsonTokenNode<JsonTokenType.IDENTIFIER>, children: [tokenNode], location: token.location})
+  },
+})
+
+export class CstParseError extends Error {
+  constructor(
+    message: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(message)
+  }
+}
+
+/** Parses config text into an object CST. Empty text is an empty object. */
+export function parseCst(text: string): {root: JsonObjectNode; fresh: boolean} {
+  if (text.trim() === '') return {root: new ConfigParser('{}').parseValue(JsonObjectNode), fresh: true}
+  try {
+    const root = new ConfigParser(text).parseValue()
+    if (!(root instanceof JsonObjectNode)) throw new CstParseError('the config must be a JSON5 object ({ ... })', 1, 1)
+    return {root, fresh: false}
+  } catch (error) {
+    if (error instanceof CstParseError) throw error
+    if (error instanceof JsonParseError) {
+      const {line, column} = error.location.start
+      throw new CstParseError(error.message.replace(/ at \d+:\d+\.?$/, ''), line, column)
+    }
+    throw new CstParseError((error as Error).message)
+  }
+}
+
+/** Output style for a file we create: two-space indent, unquoted keys, trailing commas. */
+export const FRESH_FORMAT = {
+  indentationCharacter: 'space',
+  property: {unquoted: true, quote: 'double'},
+  string: {quote: 'double'},
+  object: {
+    indentationSize: 2,
+    entryIndentation: true,
+    leadingIndentation: true,
+    trailingIndentation: true,
+    trailingComma: true,
+    commaSpacing: true,
+    colonSpacing: true,
+  },
+  array: {
+    indentationSize: 2,
+    entryIndentation: true,
+    leadingIndentation: true,
+    trailingIndentation: true,
+    trailingComma: true,
+    commaSpacing: true,
+    colonSpacing: true,
+  },
+} as const
+
+export function renderCst(root: JsonObjectNode, fresh: boolean): string {
+  if (!fresh) return root.toString()
+  const out = root.toString(FRESH_FORMAT as never)
+  return out.endsWith('\n') ? out : out + '\n'
+}
+
+function childOf(node: JsonValueNode, seg: PathSegment): JsonValueNode | undefined {
+  if (node instanceof JsonObjectNode) {
+    const key = String(seg)
+    return node.has(key) ? node.get(key) : undefined
+  }
+  if (node instanceof JsonArrayNode) {
+    const i = asIndex(seg)
+    return i !== undefined && i < node.elements.length ? node.get(i) : undefined
+  }
+  return undefined
+}
+
+/** The CST node at a path, or undefined. */
+export function cstGet(root: JsonValueNode, segs: readonly PathSegment[]): JsonValueNode | undefined {
+  let cur: JsonValueNode | undefined = root
+  for (const s of segs) {
+    if (!cur) return undefined
+    cur = childOf(cur, s)
+  }
+  return cur
+}
+
+export interface SourcePoint {
+  line: number
+  column: number
+  /** How many segments of the path were found (== path length when the key itself exists). */
+  depth: number
+}
+
+/**
+ * Where a key path is written in the text: the position of its key (or array element). When
+ * the path does not exist, the deepest existing ancestor. Undefined for the root.
+ */
+export function locatePath(root: JsonValueNode, segs: readonly PathSegment[]): SourcePoint | undefined {
+  let cur: JsonValueNode = root
+  let best: SourcePoint | undefined
+  for (let d = 0; d < segs.length; d++) {
+    const s = segs[d]!
+    let next: JsonValueNode | undefined
+    let at: {line: number; column: number} | undefined
+    if (cur instanceof JsonObjectNode) {
+      const prop = cur.properties.find((p) => String(p.key.toJSON()) === String(s))
+      if (prop) {
+        next = prop.value
+        at = prop.key.location.start
+      }
+    } else if (cur instanceof JsonArrayNode) {
+      const i = asIndex(s)
+      if (i !== undefined && i < cur.elements.length) {
+        next = cur.elements[i]
+        at = next?.location.start
+      }
+    }
+    if (!next || !at) break
+    if (at.line > 0) best = {line: at.line, column: at.column, depth: d + 1}
+    cur = next
+  }
+  return best
+}
+
+function cannotDescend(segs: readonly PathSegment[], d: number, what: string): UsageError {
+  const parent = formatPath(segs.slice(0, d)) || '(top level)'
+  return new UsageError(`cannot set ${formatPath(segs)}: ${parent} is ${what}`, {
+    code: 'bad_path',
+    fix: `Unset ${parent} first, or set a path that matches the config's shape (see: remoteclaw config get ${parent}).`,
+  })
+}
+
+function describeNode(node: JsonValueNode): string {
+  if (node instanceof JsonArrayNode) return 'a list (use [N] to index it)'
+  if (node instanceof JsonObjectNode) return 'an object'
+  return `a ${typeof node.toJSON()} (${JSON.stringify(node.toJSON())})`
+}
+
+/**
+ * Sets a value, creating missing objects (or arrays, when the next segment is [N]) on the way.
+ * An array index equal to the length appends; beyond it is an error.
+ */
+export function cstSet(root: JsonObjectNode, segs: readonly PathSegment[], value: unknown): void {
+  if (segs.length === 0) throw new UsageError('cannot set the whole config', {fix: 'Name a key path, e.g. channels.imessage.enabled'})
+  let cur: JsonValueNode = root
+  for (let d = 0; d < segs.length; d++) {
+    const s = segs[d]!
+    const last = d === segs.length - 1
+    const nextSeg = segs[d + 1]
+    const fresh = (): unknown => (last ? value : typeof nextSeg === 'number' ? [] : {})
+    if (cur instanceof JsonObjectNode) {
+      const key = String(s)
+      if (last) {
+        cur.set(key, value as never)
+        return
+      }
+      if (!cur.has(key)) cur.set(key, fresh() as never)
+      cur = cur.get(key)
+    } else if (cur instanceof JsonArrayNode) {
+      const i = asIndex(s)
+      if (i === undefined) throw cannotDescend(segs, d, 'a list (use [N] to index it)')
+      const len = cur.elements.length
+      if (i > len) {
+        throw new UsageError(`cannot set ${formatPath(segs)}: ${formatPath(segs.slice(0, d))} has ${len} item(s)`, {
+          code: 'bad_path',
+          fix: `Use index ${len} to append, or an index below ${len} to replace.`,
+        })
+      }
+      if (i === len) cur.push(fresh() as never)
+      else if (last) cur.set(i, value as never)
+      if (last) return
+      cur = cur.get(i)
+    } else {
+      throw cannotDescend(segs, d, describeNode(cur))
+    }
+  }
+}
+
+/** Removes a key or array element; false when it did not exist. */
+export function cstUnset(root: JsonObjectNode, segs: readonly PathSegment[]): boolean {
+  if (segs.length === 0) throw new UsageError('cannot unset the whole config', {fix: 'Name a key path, e.g. channels.imessage.dmPolicy'})
+  const parent = cstGet(root, segs.slice(0, -1))
+  const s = segs.at(-1)!
+  if (parent instanceof JsonObjectNode) {
+    const key = String(s)
+    if (!parent.has(key)) return false
+    parent.delete(key)
+    return true
+  }
+  if (parent instanceof JsonArrayNode) {
+    const i = asIndex(s)
+    if (i === undefined || i >= parent.elements.length) return false
+    parent.delete(i)
+    return true
+  }
+  return false
+}

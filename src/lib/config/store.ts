@@ -1,0 +1,195 @@
+import fsp from 'node:fs/promises'
+import {createPatch} from 'diff'
+import JSON5 from 'json5'
+import type {JsonObjectNode} from '@croct/json5-parser'
+import type {Context} from '../context.js'
+import {NotFoundError, UsageError} from '../errors.js'
+import {withFileLock, writeFileAtomic600} from '../util/files.js'
+import {cstGet, cstSet, cstUnset, parseCst, renderCst, CstParseError} from './cst.js'
+import {defaultFor} from './docs.js'
+import {configInvalid, ConfigInvalidError, loadConfig, readConfigText, syntaxIssue} from './load.js'
+import {formatPath, getAtPath, toSegments, type PathSegment} from './paths.js'
+import {formatIssue, shellQuote, validateConfig} from './validate.js'
+import {parseCliValue} from './value.js'
+
+/** What a mutation sees: the config file as a document, edited losslessly. */
+export interface ConfigDocument {
+  /** Plain value at a path (as written in the file, no defaults), or undefined. */
+  get(path: string | readonly PathSegment[]): unknown
+  /** Sets a value, creating missing objects/arrays; `[N]` with N == length appends. */
+  set(path: string | readonly PathSegment[], value: unknown): void
+  /** Removes a key or array item; false when it was not there. */
+  unset(path: string | readonly PathSegment[]): boolean
+}
+
+export interface UpdateResult {
+  path: string
+  /** File text before ('' when the file did not exist). */
+  before: string
+  /** File text after (what was, or with dryRun would be, written). */
+  after: string
+  /** Unified diff before -> after ('' when unchanged). */
+  diff: string
+  changed: boolean
+  /** Warnings about the resulting config, formatted one per line. */
+  warnings: string[]
+  /** The backup written (previous content, 0600), when the file existed and changed. */
+  backupPath?: string
+}
+
+export type ConfigCtx = Pick<Context, 'configPath'> & Partial<Pick<Context, 'home'>>
+
+export function backupPathFor(configPath: string): string {
+  return `${configPath}.bak`
+}
+
+function documentFor(root: JsonObjectNode): ConfigDocument {
+  return {
+    get: (p) => cstGet(root, toSegments(p))?.toJSON(),
+    set: (p, value) => cstSet(root, toSegments(p), value),
+    unset: (p) => cstUnset(root, toSegments(p)),
+  }
+}
+
+/**
+ * The one way config files are written (CLI, setup wizard, gateway `/config`). Under a
+ * cross-process lock on the config path:
+ *  1. read the file; a syntax error is ConfigInvalidError (exit 7, file:line:col), nothing written;
+ *  2. apply `edit` to the lossless CST (comments, order and formatting survive);
+ *  3. validate the WHOLE result: invalid is UsageError (exit 2) with the reason, the file
+ *     byte-identical; except when the file was already invalid and still is: ConfigInvalidError
+ *     (exit 7) naming the existing errors (an edit that repairs an invalid file is allowed);
+ *  4. unless dryRun: backup `<file>.bak` (previous content, 0600), then atomic write with mode
+ *     0600 (also when the file was 0644) in a 0700 directory.
+ */
+export async function editConfig(
+  ctx: ConfigCtx,
+  /** Mutates the CST in place, or returns the complete new text (for edits the CST cannot express). */
+  edit: (root: JsonObjectNode, before: string) => void | string | Promise<void | string>,
+  opts: {dryRun?: boolean} = {},
+): Promise<UpdateResult> {
+  const file = ctx.configPath
+  const run = async (): Promise<UpdateResult> => {
+    const {text: before, exists} = await readConfigText(file)
+    const syntax = syntaxIssue(before, file)
+    if (syntax) throw configInvalid([syntax])
+    const priorErrors = validateConfig(before.trim() === '' ? {} : JSON5.parse(before), {file, text: before, home: ctx.home}).errors
+
+    let cst: ReturnType<typeof parseCst>
+    try {
+      cst = parseCst(before)
+    } catch (error) {
+      const e = error as CstParseError
+      const where = e.line ? `${file}:${e.line}:${e.column}` : file
+      throw new ConfigInvalidError(`${where}: cannot edit this file without reformatting it: ${e.message}`, {
+        fix: 'Quote that key or value in the file (e.g. "key": ...), then retry; remoteclaw never rewrites a file it cannot keep intact.',
+      })
+    }
+    const replaced = await edit(cst.root, before)
+    const after = typeof replaced === 'string' ? replaced : renderCst(cst.root, cst.fresh)
+    const changed = after !== before
+
+    const data = JSON5.parse(after) as unknown
+    const result = validateConfig(data, {file, text: after, home: ctx.home})
+    if (result.errors.length > 0) {
+      if (priorErrors.length > 0) throw configInvalid(priorErrors)
+      const first = result.errors[0]!
+      const lines = result.errors.map((e) => `${e.path || '(top level)'}: ${e.message}`)
+      throw new UsageError(
+        `not written, the result would be invalid: ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more: ${lines.slice(1).join('; ')})` : ''}`,
+        {code: 'config_change_invalid', fix: first.fix ? `${first.fix}   (${file} is unchanged)` : `${file} is unchanged.`, details: {errors: result.errors}},
+      )
+    }
+    const warnings = result.warnings.map((w) => `${formatIssue(w)}${w.fix ? ` (fix: ${w.fix})` : ''}`)
+    const diff = changed ? createPatch(file, before, after, 'before', 'after') : ''
+    const out: UpdateResult = {path: file, before, after, diff, changed, warnings}
+    if (opts.dryRun) return out
+    if (changed) {
+      if (exists) {
+        out.backupPath = backupPathFor(file)
+        await writeFileAtomic600(out.backupPath, before)
+      }
+      await writeFileAtomic600(file, after)
+    } else if (exists) {
+      await fsp.chmod(file, 0o600).catch(() => {})
+    }
+    return out
+  }
+  // A dry run still takes the lock so it diffs against a settled file.
+  return withFileLock(file, run)
+}
+
+/** updateConfig with a ConfigDocument (get/set/unset by path). Signature shared with the gateway and wizard. */
+export async function updateConfig(
+  ctx: ConfigCtx,
+  mutate: (doc: ConfigDocument) => void | Promise<void>,
+  opts: {dryRun?: boolean} = {},
+): Promise<UpdateResult> {
+  return editConfig(
+    ctx,
+    async (root) => {
+      await mutate(documentFor(root))
+    },
+    opts,
+  )
+}
+
+export interface SetResult extends UpdateResult {
+  /** Canonical key path. */
+  key: string
+  value: unknown
+}
+
+/** `config set`: parse the path and the value (schema-aware, see value.ts), then updateConfig. */
+export async function setConfigValue(
+  ctx: ConfigCtx,
+  path: string,
+  raw: string,
+  opts: {strictJson?: boolean; dryRun?: boolean} = {},
+): Promise<SetResult> {
+  const segs = toSegments(path)
+  const value = parseCliValue(raw, segs, opts)
+  const r = await updateConfig(ctx, (doc) => doc.set(segs, value), opts)
+  return {...r, key: formatPath(segs), value}
+}
+
+/** `config unset`: NotFoundError (exit 4) when the path is not in the file. */
+export async function unsetConfigValue(ctx: ConfigCtx, path: string, opts: {dryRun?: boolean} = {}): Promise<SetResult> {
+  const segs = toSegments(path)
+  let value: unknown
+  const r = await updateConfig(
+    ctx,
+    (doc) => {
+      value = doc.get(segs)
+      if (!doc.unset(segs)) throw notSet(segs, ctx.configPath)
+    },
+    opts,
+  )
+  return {...r, key: formatPath(segs), value}
+}
+
+function notSet(segs: readonly PathSegment[], file: string): NotFoundError {
+  const key = formatPath(segs)
+  const def = defaultFor(segs)
+  return new NotFoundError(`${key} is not set in ${file}${def === undefined ? '' : ` (default: ${JSON.stringify(def)})`}`, {
+    code: 'config_path_not_found',
+    fix: `See what is set: remoteclaw config get${segs.length > 1 ? ` ${shellQuote(formatPath(segs.slice(0, -1)))}` : ''}; set it with: remoteclaw config set ${shellQuote(key)} <value>`,
+  })
+}
+
+export interface GetResult {
+  key: string
+  value: unknown
+  warnings: string[]
+}
+
+/** `config get`: the value as written in the file (the whole file without a path). Exit 4 when not set. */
+export async function getConfigValue(ctx: ConfigCtx, path?: string): Promise<GetResult> {
+  const loaded = await loadConfig(ctx)
+  const data = loaded.text.trim() === '' ? {} : (JSON5.parse(loaded.text) as unknown)
+  if (path === undefined || path === '') return {key: '', value: data, warnings: loaded.warnings}
+  const segs = toSegments(path)
+  const got = getAtPath(data, segs)
+  if (!got.found) throw notSet(segs, loaded.path)
+  return {key: formatPath(segs), value: got.value, warnings: loaded.warnings}
+}
