@@ -98,8 +98,12 @@ export async function inspectWrapper(file: string | undefined): Promise<WrapperI
     .filter((l) => !l.trimStart().startsWith('#'))
     .join('\n')
   if (!/(^|[\s/"'])ssh(\s|$)/m.test(code)) return undefined
-  const m = /\s-T\s+(?:--\s+)?['"]?([A-Za-z0-9._-]+@[A-Za-z0-9._:[\]-]+)['"]?\s+['"]?([^\s'"]+)/.exec(code)
-  return m ? {target: m[1], remoteImsg: m[2]} : {}
+  const m = /\s-T\s+(?:--\s+)?['"]?([A-Za-z0-9._-]+@[A-Za-z0-9._:[\]-]+)['"]?(?:\s+['"]?([^\s'"]+))?/.exec(code)
+  // remoteclaw's own wrapper keeps the remote path in `cmd=<quoted>`; the path itself never
+  // contains quotes or backslashes (validated), so stripping them recovers it exactly.
+  const cmd = /^cmd=(\S+)$/m.exec(code)
+  const remoteImsg = cmd ? cmd[1]!.replace(/['\\]/g, '') : m?.[2] && !m[2].startsWith('$') ? m[2] : undefined
+  return {target: m?.[1], remoteImsg}
 }
 
 /**
