@@ -1,0 +1,62 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
+import {createContext} from '../lib/context.js'
+import {UsageError} from '../lib/errors.js'
+import {Gateway} from '../lib/gateway/gateway.js'
+import type {RunnerTimings} from '../lib/gateway/account-runner.js'
+import {createLogger} from '../lib/log.js'
+
+export default class GatewayCommand extends BaseCommand<typeof GatewayCommand> {
+  static override enableJsonFlag = false
+  static override summary = 'Run the iMessage gateway in the foreground (one supervised imsg rpc child per account)'
+  static override description = `Watches each enabled iMessage account through \`imsg rpc\`, applies access control (pairing, allowlists, group policy, mention gating), hands messages to the configured agent and sends its reply to the same chat.
+
+The imsg child is restarted with backoff when it crashes, exits, stalls or ends its stream, and resumes from the cursor persisted under <stateDir>/gateway/. Health for \`remoteclaw channels status\` is written to <stateDir>/gateway/health.json. A valid edit of the config file applies without a restart; an invalid one is logged and the running config stays.
+
+SIGINT/SIGTERM stop it gracefully: no new messages, running agent turns finish, queued replies are sent, imsg children are closed, exit 0.
+
+${EXIT_CODES_HELP}`
+  static override examples = [
+    '<%= config.bin %> gateway',
+    '<%= config.bin %> gateway --account bot --log-format json',
+  ]
+
+  static override flags = {
+    account: Flags.string({description: 'Run only this account (repeatable); default: every enabled account.', multiple: true}),
+    'log-format': Flags.string({description: 'Log line format on stderr.', options: ['text', 'json'], default: 'text'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(GatewayCommand)
+    const log = createLogger({level: flags.verbose ? 'debug' : 'info', format: flags['log-format'] as 'text' | 'json'})
+    const ctx = createContext({log})
+    const timings = parseTimings(ctx.env.REMOTECLAW_GATEWAY_TIMINGS)
+    const gateway = await Gateway.start({ctx, accountIds: flags.account, timings})
+    await new Promise<void>((resolve) => {
+      const onSignal = (sig: NodeJS.Signals) => {
+        log.info(`${sig} received`)
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+        // A second signal while draining forces the exit.
+        const force = () => process.exit(130)
+        process.once('SIGINT', force)
+        process.once('SIGTERM', force)
+        gateway.stop().then(resolve, resolve)
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+    })
+  }
+}
+
+/** REMOTECLAW_GATEWAY_TIMINGS: JSON overrides of supervisor timings (used by the tests and the demo). */
+function parseTimings(raw: string | undefined): Partial<RunnerTimings> | undefined {
+  if (!raw) return undefined
+  try {
+    const v = JSON.parse(raw) as unknown
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Partial<RunnerTimings>
+  } catch {
+    // fall through
+  }
+  throw new UsageError('REMOTECLAW_GATEWAY_TIMINGS is not a JSON object', {fix: 'Unset it, or set e.g. {"probeIntervalMs":1000}'})
+}

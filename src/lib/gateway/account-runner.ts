@@ -1,0 +1,660 @@
+import {execa} from 'execa'
+import {decideInbound, describeDecision, describePairing, historyLimitFor} from '../access/decide.js'
+import {GroupHistory, historyEntryFrom, historyKey} from '../access/history.js'
+import type {ResolvedAgent, ResolvedAgents} from '../agents/resolve.js'
+import type {ResolvedAccount} from '../config/accounts.js'
+import type {Context} from '../context.js'
+import {errorMessage} from '../errors.js'
+import {ImsgClient, type WatchStream} from '../imsg/client.js'
+import {ImsgMethodNotFoundError, ImsgWatchEndedError} from '../imsg/errors.js'
+import {normalizeHandle} from '../imsg/handles.js'
+import type {ImsgMessage} from '../imsg/types.js'
+import type {Logger} from '../log.js'
+import {Delivery, type SendParams} from '../outbound/delivery.js'
+import {LoopBreaker, LOOP_BREAKER_DEFAULTS, type LoopBreakerOptions} from '../outbound/rate-limit.js'
+import {pairingReplyText} from '../pairing/messages.js'
+import {ApprovedSenders, requestPairing} from '../pairing/store.js'
+import {sessionKeyFor} from '../sessions/keys.js'
+import {routeAgent} from '../sessions/routing.js'
+import {QueueRejectedError, SessionQueue} from '../sessions/queue.js'
+import {AccountState} from '../state/account-state.js'
+import {resolveInboundAttachments} from './attachments-seam.js'
+import {BacklogSummary, checkDrop, EchoTracker, logDrop} from './drops.js'
+import type {Envelope} from './envelope.js'
+import type {HealthRecorder} from './health.js'
+import {chatLabel, normalizeMessage} from './normalize.js'
+import type {RunAgent} from './ports.js'
+
+/** Tunables; the defaults suit a real Mac, tests shorten them. */
+export interface RunnerTimings {
+  /** watch.subscribe debounce_ms (imsg's default is 500; replies should feel immediate). */
+  debounceMs: number
+  /** First restart delay; doubles per consecutive failure up to maxBackoffMs. */
+  backoffBaseMs: number
+  maxBackoffMs: number
+  /** After this many consecutive failures the gateway says why and keeps retrying at maxBackoffMs. */
+  failuresBeforeSlow: number
+  /** Liveness probe (chats.list) and stall check interval; 0 disables. */
+  probeIntervalMs: number
+  /** The database may be ahead of the stream by this much before the stream counts as stalled. */
+  stallGraceMs: number
+  /** How long shutdown waits for running agent turns. */
+  drainTimeoutMs: number
+  loopBreaker: LoopBreakerOptions
+}
+
+export const DEFAULT_TIMINGS: RunnerTimings = {
+  debounceMs: 100,
+  backoffBaseMs: 500,
+  maxBackoffMs: 30_000,
+  failuresBeforeSlow: 5,
+  probeIntervalMs: 30_000,
+  stallGraceMs: 15_000,
+  drainTimeoutMs: 30_000,
+  loopBreaker: LOOP_BREAKER_DEFAULTS,
+}
+
+export interface ChatCommandHandler {
+  /** Returns the reply text when `env` was a chat command it handled, else undefined. */
+  (env: Envelope, account: ResolvedAccount): Promise<string | undefined>
+}
+
+export interface RunnerDeps {
+  ctx: Context
+  log: Logger
+  health: HealthRecorder
+  runAgent: RunAgent
+  agents: () => ResolvedAgents
+  chatCommand?: ChatCommandHandler
+  timings?: Partial<RunnerTimings>
+  /** Observes pipeline events (bench latency, demo transcript, tests). */
+  onEvent?: (e: RunnerEvent) => void
+}
+
+export type RunnerEvent =
+  | {type: 'inbound'; env: Envelope; at: number}
+  | {type: 'replied'; env: Envelope; at: number; receivedAt: number; status: string}
+  | {type: 'dropped'; env: Envelope; reason: string}
+  | {type: 'child-started'; pid?: number}
+  | {type: 'child-ended'; reason: string}
+
+class StopSignal extends Error {}
+
+/**
+ * One iMessage account: supervises its `imsg rpc` child and runs the inbound pipeline
+ * (normalise -> drop rules -> access decision -> session queue -> agent -> delivery).
+ */
+export class AccountRunner {
+  account: ResolvedAccount
+  readonly log: Logger
+  private readonly t: RunnerTimings
+  private client: ImsgClient | undefined
+  private stream: WatchStream | undefined
+  private state!: AccountState
+  private readonly echoes: EchoTracker
+  private readonly breaker: LoopBreaker
+  private readonly backlog: BacklogSummary
+  private readonly approved: ApprovedSenders
+  private readonly history = new GroupHistory()
+  private readonly queue = new SessionQueue()
+  private delivery!: Delivery
+  private stopping = false
+  private loop: Promise<void> | undefined
+  private wake: (() => void) | undefined
+  private readyWaiters: Array<() => void> = []
+  private consecutiveFailures = 0
+  private restarts = 0
+  private probeTimer: NodeJS.Timeout | undefined
+  private probeFailures = 0
+  private stallSuspect = false
+  private lastStreamEventAt = 0
+  /** Cursor positions received and not yet handled (low-water mark = persisted cursor). */
+  private readonly inflight = new Set<number>()
+  private maxReceived = 0
+  private restartReason: string | undefined
+  private everStarted = false
+
+  constructor(
+    account: ResolvedAccount,
+    private readonly d: RunnerDeps,
+  ) {
+    this.account = account
+    this.log = d.log.child(`imessage:${account.id}`)
+    this.t = {...DEFAULT_TIMINGS, ...d.timings}
+    const now = d.ctx.now
+    this.echoes = new EchoTracker(now)
+    this.breaker = new LoopBreaker(now, this.t.loopBreaker)
+    this.backlog = new BacklogSummary(this.log)
+    this.approved = new ApprovedSenders(d.ctx, account.id)
+  }
+
+  private get now(): number {
+    return this.d.ctx.now()
+  }
+
+  /** Opens state, then supervises the child until stop(). Resolves once the first start was attempted. */
+  async start(): Promise<void> {
+    this.state = await AccountState.open(this.d.ctx.stateDir, this.account.id)
+    await this.approved.refresh()
+    this.delivery = new Delivery({
+      send: (p) => this.sendViaChild(p),
+      log: this.log,
+      now: this.d.ctx.now,
+      state: this.state,
+      echoes: this.echoes,
+      perMinute: () => this.account.outboundPerMinute,
+      chunking: () => ({limit: this.account.textChunkLimit, mode: this.account.chunkMode}),
+      service: () => this.account.service,
+      onOutcome: (o, at) =>
+        this.d.health.update(this.account.id, {
+          lastSendAt: this.d.health.iso(at),
+          lastSendOutcome: o.status === 'empty' ? 'sent' : o.status,
+          ...(o.error ? {lastError: o.error, lastErrorAt: this.d.health.iso(at)} : {}),
+        }),
+      onLaneBlocked: () => this.restartChild('imsg reported its send lane blocked (-32004)'),
+    })
+    this.d.health.update(this.account.id, {state: 'starting', running: false, cursor: this.state.cursor})
+    this.loop = this.supervise()
+  }
+
+  /** Applies a reloaded config. A changed cliPath/dbPath restarts the child. */
+  updateAccount(next: ResolvedAccount): void {
+    const prev = this.account
+    this.account = next
+    if (prev.cliPath !== next.cliPath || prev.dbPath !== next.dbPath || prev.rpcTimeoutMs !== next.rpcTimeoutMs) {
+      this.restartChild('cliPath, dbPath or rpcTimeoutMs changed in the config')
+    }
+  }
+
+  // ---------------------------------------------------------------- supervision
+
+  private backoffMs(): number {
+    const n = Math.max(0, this.consecutiveFailures - 1)
+    return Math.min(this.t.backoffBaseMs * 2 ** n, this.t.maxBackoffMs)
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined
+        resolve()
+      }, ms)
+      this.wake = () => {
+        clearTimeout(timer)
+        this.wake = undefined
+        resolve()
+      }
+    })
+  }
+
+  private async supervise(): Promise<void> {
+    while (!this.stopping) {
+      let why: string
+      try {
+        why = await this.runChildOnce()
+      } catch (error) {
+        why = error instanceof StopSignal ? 'stopping' : errorMessage(error)
+        if (!(error instanceof StopSignal) && !this.stopping) {
+          const fix = (error as {fix?: string}).fix
+          this.d.health.update(this.account.id, {lastError: why, lastErrorAt: this.d.health.iso()})
+          if (fix && this.consecutiveFailures === 0) this.log.warn(`fix: ${fix}`)
+        }
+      }
+      this.stopProbe()
+      const c = this.client
+      this.client = undefined
+      this.stream = undefined
+      if (c) await c.close({graceMs: 1000}).catch(() => {})
+      if (this.stopping) break
+      this.consecutiveFailures++
+      this.restarts++
+      const delay = this.backoffMs()
+      this.d.health.update(this.account.id, {
+        running: false,
+        state: 'restarting',
+        childPid: undefined,
+        restarts: this.restarts,
+        consecutiveFailures: this.consecutiveFailures,
+      })
+      this.d.onEvent?.({type: 'child-ended', reason: why})
+      if (this.consecutiveFailures === this.t.failuresBeforeSlow) {
+        this.log.error(
+          `imsg failed ${this.consecutiveFailures} times in a row; last: ${why}. Still retrying every ${Math.round(this.t.maxBackoffMs / 1000)}s. Check: remoteclaw channels status --probe`,
+        )
+      } else if (this.consecutiveFailures < this.t.failuresBeforeSlow) {
+        this.log.warn(`imsg stopped (${why}); restarting in ${delay}ms from cursor ${this.state.cursor}`)
+      } else {
+        this.log.debug(`imsg stopped (${why}); retrying in ${delay}ms`)
+      }
+      await this.sleep(this.consecutiveFailures >= this.t.failuresBeforeSlow ? this.t.maxBackoffMs : delay)
+    }
+  }
+
+  /** Starts one child, streams until it ends; returns why it ended. */
+  private async runChildOnce(): Promise<string> {
+    const a = this.account
+    this.restartReason = undefined
+    this.d.health.update(a.id, {state: this.everStarted ? 'restarting' : 'starting'})
+    const client = ImsgClient.spawn({
+      cliPath: a.cliPath,
+      dbPath: a.dbPath,
+      requestTimeoutMs: a.rpcTimeoutMs,
+      log: this.log,
+      remoteHost: a.remoteHost,
+    })
+    this.client = client
+    const version = await this.detectVersion(client)
+    if (this.stopping) throw new StopSignal()
+    if (this.state.cursor === 0) await this.initCursor(client)
+    if (this.state.pending().length > 0) await this.reconcilePending(client)
+    if (this.stopping) throw new StopSignal()
+    const stream = await client.subscribe({since_rowid: this.state.cursor, debounce_ms: this.t.debounceMs})
+    this.stream = stream
+    this.everStarted = true
+    this.inflight.clear()
+    this.maxReceived = this.state.cursor
+    this.lastStreamEventAt = this.now
+    this.d.health.update(a.id, {
+      running: true,
+      state: 'running',
+      childPid: client.pid,
+      imsgVersion: version,
+      startedAt: this.d.health.iso(),
+      lastProbeOk: true,
+      stalled: false,
+    })
+    this.log.info(`imsg rpc running (pid ${client.pid}, imsg ${version ?? 'version unknown'}); watching from cursor ${this.state.cursor}`)
+    this.d.onEvent?.({type: 'child-started', pid: client.pid})
+    for (const w of this.readyWaiters.splice(0)) w()
+    this.startProbe(client)
+    const healthySince = this.now
+    try {
+      for await (const m of stream) {
+        if (this.stopping) break
+        await this.onWire(m)
+        if (this.consecutiveFailures > 0 && this.now - healthySince > 5_000) this.consecutiveFailures = 0
+      }
+    } catch (error) {
+      if (error instanceof ImsgWatchEndedError) {
+        const cause = error.reason === 'overflow' ? `watch.overflow (resume after ${error.resumeAfterRowid})` : errorMessage(error)
+        if (this.now - healthySince > 30_000) this.consecutiveFailures = 0
+        return this.restartReason ?? `watch stream ended: ${cause}`
+      }
+      throw error
+    }
+    if (this.now - healthySince > 30_000) this.consecutiveFailures = 0
+    return this.restartReason ?? (this.stopping ? 'stopping' : 'watch stream ended')
+  }
+
+  private async detectVersion(client: ImsgClient): Promise<string | undefined> {
+    // Strict imsg (0.14+) answers initialize with its version; lenient ones say -32601.
+    try {
+      const st = await client.initialize({timeoutMs: this.account.rpcTimeoutMs})
+      if (typeof st.version === 'string') return st.version
+    } catch (error) {
+      if (!(error instanceof ImsgMethodNotFoundError)) {
+        // A lenient server may also answer with another error; the first real request decides.
+        if (client.hasExited) throw error
+      }
+    }
+    // Lenient: one cheap read proves the DB is readable (and surfaces FDA errors), then --version.
+    await client.chatsList({limit: 1})
+    try {
+      const r = await execa(this.account.cliPath, ['--version'], {timeout: 5_000, reject: false})
+      const v = String(r.stdout).trim().split('\n')[0]
+      return r.exitCode === 0 && /^\d+\.\d+/.test(v ?? '') ? v : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * First run: start from the newest message now in the database (never answer old history),
+   * or from the beginning (-1) when it is empty, so nothing sent while we were down is missed.
+   */
+  private async initCursor(client: ImsgClient): Promise<void> {
+    const {chats} = await client.chatsList({limit: 1})
+    let start = -1
+    if (chats.length > 0) {
+      const {messages} = await client.messagesHistory({chat_id: chats[0]!.id, limit: 1})
+      if (messages[0]) start = messages[0].id
+    }
+    await this.state.setCursor(start)
+    if (start === -1) this.state.cursor = -1
+    await this.state.compact()
+    this.log.info(start === -1 ? 'first start: the database is empty; answering from the first message' : `first start: answering messages after row ${start}`)
+  }
+
+  /**
+   * Sends journaled as started but never settled (the gateway died mid-send): look for them in
+   * the chat's history; confirmed chunks are not sent again, missing ones are sent now.
+   */
+  private async reconcilePending(client: ImsgClient): Promise<void> {
+    for (const p of this.state.pending()) {
+      let confirmed = p.sent
+      if (p.chatId > 0) {
+        try {
+          const {messages} = await client.messagesHistory({chat_id: p.chatId, limit: 50})
+          const mine = messages.filter((m) => m.is_from_me && Date.parse(m.created_at) >= p.startedAt - 2_000)
+          while (confirmed < p.texts.length && mine.some((m) => m.text === p.texts[confirmed])) confirmed++
+        } catch (error) {
+          this.log.warn(`could not check chat ${p.chatId} for a send interrupted by a restart: ${errorMessage(error)}; not resending`)
+          confirmed = p.texts.length
+        }
+      } else {
+        this.log.warn(`a send to ${p.to} was interrupted by a restart and cannot be checked (no chat id); not resending`)
+        confirmed = p.texts.length
+      }
+      if (confirmed >= p.texts.length) {
+        this.log.info(`reply to ${p.inboundGuid || 'a notice'} was sent before the restart; not sending it again`)
+        await this.state.settleSend(p.inboundGuid)
+        if (p.inboundGuid) await this.state.markDone(p.inboundGuid, this.state.cursor)
+        continue
+      }
+      this.log.info(`reply to ${p.inboundGuid} was interrupted by a restart; sending the ${p.texts.length - confirmed} missing chunk(s)`)
+      const label = p.chatId > 0 ? `chat ${p.chatId}` : `DM ${p.to}`
+      void this.delivery
+        .resume({inboundGuid: p.inboundGuid, chatId: p.chatId, to: p.to, text: '', label}, p.texts, confirmed)
+        .then(() => (p.inboundGuid ? this.state.markDone(p.inboundGuid, this.state.cursor) : undefined))
+        .catch((error) => this.log.error(`resending after restart failed: ${errorMessage(error)}`))
+    }
+  }
+
+  private startProbe(client: ImsgClient): void {
+    this.stopProbe()
+    this.probeFailures = 0
+    this.stallSuspect = false
+    if (this.t.probeIntervalMs <= 0) return
+    this.probeTimer = setInterval(() => void this.probe(client), this.t.probeIntervalMs)
+    this.probeTimer.unref()
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer)
+    this.probeTimer = undefined
+  }
+
+  /**
+   * Liveness + stall check: the child must answer chats.list, and the newest chat activity must
+   * not be ahead of the last stream event for longer than stallGraceMs (a watch that silently
+   * died after WAL rotation). Either failure twice in a row restarts the child.
+   */
+  private async probe(client: ImsgClient): Promise<void> {
+    if (this.client !== client || this.stopping) return
+    try {
+      const {chats} = await client.chatsList({limit: 1}, {timeoutMs: Math.min(this.account.rpcTimeoutMs, 10_000)})
+      this.probeFailures = 0
+      const newest = chats[0]?.last_message_at ? Date.parse(chats[0].last_message_at) : 0
+      const behind = newest > this.lastStreamEventAt + this.t.stallGraceMs && this.now - this.lastStreamEventAt > this.t.stallGraceMs
+      this.d.health.update(this.account.id, {lastProbeAt: this.d.health.iso(), lastProbeOk: true, stalled: behind && this.stallSuspect})
+      if (behind && this.stallSuspect) {
+        this.restartChild(`the watch stream stalled: chat.db has a message from ${chats[0]!.last_message_at} the stream never delivered`)
+      }
+      this.stallSuspect = behind
+    } catch (error) {
+      this.probeFailures++
+      this.d.health.update(this.account.id, {
+        lastProbeAt: this.d.health.iso(),
+        lastProbeOk: false,
+        lastError: `liveness probe failed: ${errorMessage(error)}`,
+        lastErrorAt: this.d.health.iso(),
+      })
+      if (this.probeFailures >= 2) this.restartChild(`imsg did not answer two liveness probes: ${errorMessage(error)}`)
+    }
+  }
+
+  /** Ends the current child; the supervisor restarts it from the persisted cursor. */
+  restartChild(reason: string): void {
+    const c = this.client
+    if (!c) return
+    this.restartReason = reason
+    this.log.warn(`restarting imsg: ${reason}`)
+    c.kill('SIGKILL')
+  }
+
+  /** Waits until a child is subscribed (or the timeout passes). */
+  private whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.client && this.stream && !this.client.hasExited) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        resolve(true)
+      }
+      const timer = setTimeout(() => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== done)
+        resolve(false)
+      }, timeoutMs)
+      this.readyWaiters.push(done)
+    })
+  }
+
+  /** Delivery's send: waits for a running child; "no child" is a retry-safe failure (nothing was written). */
+  private async sendViaChild(p: SendParams): Promise<{id?: number; guid?: string}> {
+    if (!(await this.whenReady(60_000)) || !this.client || this.client.hasExited) {
+      throw Object.assign(new Error('imsg is not running (restarting)'), {retrySafe: true, notSent: true})
+    }
+    const params = p.chat_id !== undefined ? {chat_id: p.chat_id, text: p.text} : {to: p.to!, text: p.text, ...(p.service ? {service: p.service} : {})}
+    const r = await this.client.send(params)
+    return {id: typeof r.id === 'number' ? r.id : undefined, guid: typeof r.guid === 'string' ? r.guid : undefined}
+  }
+
+  // ---------------------------------------------------------------- pipeline
+
+  private lowWater(): number {
+    if (this.inflight.size === 0) return this.maxReceived
+    let min = Number.POSITIVE_INFINITY
+    for (const c of this.inflight) if (c < min) min = c
+    return min - 1
+  }
+
+  private async complete(env: Envelope, markGuid = true): Promise<void> {
+    this.inflight.delete(env.cursor)
+    const cursor = Math.max(this.lowWater(), this.state.cursor)
+    try {
+      if (markGuid && env.guid) await this.state.markDone(env.guid, cursor)
+      else await this.state.setCursor(cursor)
+    } catch (error) {
+      this.log.error(`could not persist the cursor: ${errorMessage(error)}`)
+    }
+  }
+
+  /** One wire message. Awaited in stream order up to the session queue, so order per session holds. */
+  private async onWire(m: ImsgMessage): Promise<void> {
+    const receivedAt = this.now
+    this.lastStreamEventAt = receivedAt
+    const a = this.account
+    const env = normalizeMessage(m, {accountId: a.id, groups: a.groups, normalizeHandle: (h) => normalizeHandle(h, a.region)})
+    this.inflight.add(env.cursor)
+    if (env.cursor > this.maxReceived) this.maxReceived = env.cursor
+    if (!env.isFromMe) this.d.health.account(a.id).lastInboundAt = this.d.health.iso(receivedAt)
+    this.d.health.account(a.id).lastStreamEventAt = this.d.health.iso(receivedAt)
+    this.d.onEvent?.({type: 'inbound', env, at: receivedAt})
+
+    const drop = checkDrop(env, {
+      now: receivedAt,
+      maxInboundAgeMinutes: a.maxInboundAgeMinutes,
+      keyPrefix: a.keyPrefix,
+      seen: (g) => this.state.has(g),
+      echoes: this.echoes,
+    })
+    if (drop) {
+      if (drop.reason === 'backlog') this.backlog.add(env, drop, a.maxInboundAgeMinutes)
+      else if (drop.reason !== 'from-me') logDrop(this.log, env, drop)
+      else this.log.debug(`${chatLabel(env)}: own message (is_from_me) skipped`, {rowid: env.messageId})
+      this.d.onEvent?.({type: 'dropped', env, reason: drop.reason})
+      await this.complete(env, drop.reason !== 'duplicate')
+      return
+    }
+    this.backlog.flush()
+    await this.route(env, receivedAt)
+  }
+
+  private agentFor(env: Envelope): ResolvedAgent {
+    const route = routeAgent(this.d.agents(), this.account, env)
+    if (route.unknownAgentId) {
+      this.log.warn(`${route.unknownAgentId.key} is "${route.unknownAgentId.id}", which is not in agents.list; the default agent "${route.agent.id}" answers`)
+    }
+    return route.agent
+  }
+
+  private replyTarget(env: Envelope): {chatId: number; to?: string} {
+    return env.chat.chatId > 0 ? {chatId: env.chat.chatId, to: env.sender.handle || undefined} : {chatId: 0, to: env.sender.handle || env.sender.raw}
+  }
+
+  private prefixFor(env: Envelope): string | undefined {
+    if (env.isGroup) {
+      const g = this.account.groups[String(env.chat.chatId)]?.responsePrefix ?? this.account.groups['*']?.responsePrefix
+      if (g !== undefined) return g
+    }
+    return this.account.responsePrefix
+  }
+
+  private async route(env: Envelope, receivedAt: number): Promise<void> {
+    const a = this.account
+    const agent = this.agentFor(env)
+    try {
+      await this.approved.refresh()
+    } catch (error) {
+      // An unreadable allowlist must not turn approved senders into strangers: hold the message.
+      this.log.error(`${chatLabel(env)} not handled: ${errorMessage(error)}`, {fix: (error as {fix?: string}).fix})
+      this.inflight.delete(env.cursor) // cursor stays below it: it is retried after a restart
+      return
+    }
+    const decision = decideInbound(env, a, this.approved, agent.mentionPatterns)
+    if (decision.action === 'drop' || decision.action === 'history') {
+      this.log.info(describeDecision(decision)!, {reason: decision.action === 'drop' ? 'access' : 'not-addressed', admit: decision.admit, chatId: env.chat.chatId})
+      if (decision.action === 'history') this.history.add(historyKey(a.id, env.chat.chatId), historyEntryFrom(env), historyLimitFor(a, env.chat.chatId))
+      this.d.onEvent?.({type: 'dropped', env, reason: decision.action})
+      await this.complete(env)
+      return
+    }
+    if (decision.action === 'pair') {
+      await this.pair(env, receivedAt)
+      return
+    }
+    // accept
+    const chatKey = Delivery.chatKey(this.replyTarget(env))
+    const verdict = this.breaker.check(chatKey)
+    if (verdict.paused) {
+      const until = new Date(verdict.until).toISOString()
+      if (verdict.tripped) {
+        this.log.warn(`${chatLabel(env)}: more than ${this.t.loopBreaker.maxTriggers} messages in ${this.t.loopBreaker.windowMs / 1000}s, faster than a person types; replies to this chat are paused until ${until} (loop breaker)`)
+      }
+      logDrop(this.log, env, {
+        reason: 'loop-breaker',
+        detail: `replies to this chat are paused until ${until}`,
+        admit: 'send it again after the pause ends (the pause protects the Apple ID from a reply loop)',
+      })
+      this.d.onEvent?.({type: 'dropped', env, reason: 'loop-breaker'})
+      await this.complete(env)
+      return
+    }
+    const sessionKey = sessionKeyFor(agent.id, env)
+    const task = async () => {
+      const command = this.d.chatCommand ? await this.d.chatCommand(env, a) : undefined
+      let text: string | undefined
+      if (command !== undefined) {
+        return {text: command, isCommand: true}
+      } else {
+        const history = env.isGroup ? this.history.take(historyKey(a.id, env.chat.chatId)) : []
+        const attachments = await resolveInboundAttachments(env, a, this.log)
+        const r = await this.d.runAgent({agent, sessionKey, accountId: a.id, env, history, attachments})
+        if (r.error) {
+          this.log.warn(`${chatLabel(env)}: agent "${agent.id}" failed: ${r.error}${agent.errorReply ? '; sending errorReply' : '; nothing sent (set errorReply on the agent to tell the sender)'}`)
+          text = agent.errorReply
+        } else text = r.text
+      }
+      return {text, isCommand: false}
+    }
+    const run = this.queue.enqueue(sessionKey, task)
+    void run
+      .then(async ({text, isCommand}) => {
+        if (!text || text.trim() === '') {
+          this.log.info(`${chatLabel(env)}: agent returned no reply; nothing sent`)
+          this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: 'empty'})
+          await this.complete(env)
+          return
+        }
+        const outcome = await this.delivery.deliver({
+          inboundGuid: env.guid,
+          ...this.replyTarget(env),
+          text,
+          prefix: isCommand ? undefined : this.prefixFor(env),
+          label: chatLabel(env),
+        })
+        this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: outcome.status})
+        await this.complete(env)
+      })
+      .catch(async (error) => {
+        if (error instanceof QueueRejectedError) {
+          // Not started: leave it below the cursor so it is handled after a restart.
+          this.log.warn(`${chatLabel(env)}: not handled now (${error.message}); it will be answered after the gateway restarts`)
+          this.inflight.delete(env.cursor)
+          return
+        }
+        this.log.error(`${chatLabel(env)}: ${errorMessage(error)}`)
+        await this.complete(env)
+      })
+  }
+
+  private async pair(env: Envelope, receivedAt: number): Promise<void> {
+    const a = this.account
+    let result
+    try {
+      result = await requestPairing(this.d.ctx, a.id, {
+        sender: env.sender.handle,
+        senderName: env.sender.displayName,
+        chat: {chatId: env.chat.chatId, guid: env.chat.guid || undefined, identifier: env.chat.identifier || undefined, name: env.chat.name || undefined},
+      })
+    } catch (error) {
+      this.log.error(`${chatLabel(env)}: pairing request not recorded: ${errorMessage(error)}`, {fix: (error as {fix?: string}).fix})
+      await this.complete(env)
+      return
+    }
+    if (result.status === 'approved') {
+      this.approved.add(env.sender.handle)
+      await this.route(env, receivedAt)
+      return
+    }
+    this.log.info(describePairing(env, a, result), {reason: 'pairing', sender: env.sender.handle})
+    this.d.onEvent?.({type: 'dropped', env, reason: `pairing-${result.status}`})
+    if (result.status === 'created' && a.pairingReply === 'code') {
+      void this.delivery
+        .deliver({inboundGuid: env.guid, ...this.replyTarget(env), text: pairingReplyText(result.code), label: chatLabel(env)})
+        .then((o) => {
+          if (o.status !== 'sent') this.log.warn(`${chatLabel(env)}: the pairing code could not be sent (${o.error ?? o.status}); approve by handle instead: remoteclaw pairing approve imessage ${env.sender.handle}`)
+          this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: o.status})
+          return this.complete(env)
+        })
+      return
+    }
+    await this.complete(env)
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /**
+   * Graceful stop: no new messages, running turns finish (up to drainTimeoutMs; unstarted ones
+   * are handed back below the cursor), queued replies are sent, the child is closed.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    this.backlog.flush()
+    this.stopProbe()
+    this.wake?.()
+    const stream = this.stream
+    if (stream) await stream.unsubscribe().catch(() => {})
+    const {drained, remaining} = await this.queue.drain({timeoutMs: this.t.drainTimeoutMs})
+    if (!drained) {
+      const n = this.queue.cancelPending()
+      this.log.warn(`stopping with ${remaining} agent turn(s) unfinished; ${n} not started will be answered after the next start`)
+    }
+    await Promise.race([this.delivery.idle(), new Promise((r) => setTimeout(r, this.t.drainTimeoutMs))])
+    for (const w of this.readyWaiters.splice(0)) w()
+    const c = this.client
+    if (c) await c.close({graceMs: 1000}).catch(() => {})
+    await this.loop?.catch(() => {})
+    await this.state.close().catch((error) => this.log.error(`could not save state: ${errorMessage(error)}`))
+  }
+}

@@ -1,0 +1,227 @@
+import {buildAgentInput, type AgentRunner} from '../agents/types.js'
+import {createAgentRunner} from '../agents/runner.js'
+import {resolveAgents, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
+import {resolveAccounts, type ResolvedAccount} from '../config/accounts.js'
+import {ConfigInvalidError, loadConfig, type LoadedConfig} from '../config/load.js'
+import type {RemoteclawConfig} from '../config/schema.js'
+import type {Context} from '../context.js'
+import {errorMessage, NotFoundError, RemoteclawError} from '../errors.js'
+import type {Logger} from '../log.js'
+import {checkRouting} from '../sessions/routing.js'
+import {AccountRunner, type RunnerEvent, type RunnerTimings} from './account-runner.js'
+import {createConfigCommandHandler} from './chat-commands.js'
+import {ConfigWatcher} from './config-watch.js'
+import {HealthRecorder, readGatewayHealth} from './health.js'
+import type {AgentReply, AgentTurn, RunAgent} from './ports.js'
+
+export interface GatewayOptions {
+  ctx: Context
+  /** Only these accounts (--account); default: every enabled account. */
+  accountIds?: string[]
+  /** Watch the config file and apply valid changes (default true). */
+  watchConfig?: boolean
+  timings?: Partial<RunnerTimings>
+  /** Replaces the agent runtimes (tests). */
+  runAgent?: RunAgent
+  onEvent?: (accountId: string, e: RunnerEvent) => void
+}
+
+/** Two accounts on the same imsg + chat.db would answer every message twice. */
+export function checkAccountConflicts(accounts: ResolvedAccount[]): void {
+  const seen = new Map<string, string>()
+  for (const a of accounts) {
+    const key = `${a.cliPath}\u0000${a.dbPath ?? '(default chat.db)'}`
+    const other = seen.get(key)
+    if (other) {
+      throw new ConfigInvalidError(
+        `accounts "${other}" and "${a.id}" use the same cliPath (${a.cliPath}) and dbPath (${a.dbPath ?? 'default ~/Library/Messages/chat.db'}); the gateway would answer every message twice`,
+        {fix: `Give each account its own Messages database (dbPath) or imsg wrapper (cliPath), or disable one: remoteclaw config set ${a.keyPrefix}.enabled false`},
+      )
+    }
+    seen.set(key, a.id)
+  }
+}
+
+function selectAccounts(config: RemoteclawConfig, ctx: Context, ids: string[] | undefined): {accounts: ResolvedAccount[]; warnings: string[]} {
+  const all = resolveAccounts(config, ctx)
+  if (all.accounts.length === 0) {
+    throw new ConfigInvalidError(`no iMessage account is configured in ${ctx.configPath}`, {
+      fix: 'Run: remoteclaw setup imessage   (or: remoteclaw config set channels.imessage.cliPath /usr/local/bin/imsg)',
+    })
+  }
+  let accounts: ResolvedAccount[]
+  if (ids && ids.length > 0) {
+    accounts = []
+    for (const id of ids) {
+      const found = all.accounts.find((a) => a.id === id)
+      if (!found) throw new NotFoundError(`no iMessage account "${id}"`, {fix: `Known accounts: ${all.accounts.map((a) => a.id).join(', ')}.`})
+      if (!found.enabled) {
+        throw new ConfigInvalidError(`account "${id}" is disabled`, {fix: `Enable it: remoteclaw config set ${found.keyPrefix}.enabled true`})
+      }
+      accounts.push(found)
+    }
+  } else {
+    accounts = all.accounts.filter((a) => a.enabled)
+    if (accounts.length === 0) {
+      throw new ConfigInvalidError('every iMessage account is disabled', {
+        fix: `Enable one: remoteclaw config set ${all.accounts[0]!.keyPrefix}.enabled true`,
+      })
+    }
+  }
+  checkAccountConflicts(accounts)
+  return {accounts, warnings: all.warnings}
+}
+
+/** Default agent runtimes: one runner per resolved agent, rebuilt when the config changes. */
+function defaultRunAgent(ctx: Context, log: Logger): RunAgent {
+  const runners = new WeakMap<ResolvedAgent, AgentRunner>()
+  return async (turn: AgentTurn): Promise<AgentReply> => {
+    let r = runners.get(turn.agent)
+    if (!r) {
+      r = createAgentRunner(turn.agent, {env: ctx.env, spawn: ctx.spawn, log})
+      runners.set(turn.agent, r)
+    }
+    const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never})
+    const res = await r.run(input)
+    return {text: res.text, error: res.error}
+  }
+}
+
+/**
+ * `remoteclaw gateway`: one supervised AccountRunner per account, the health file, config hot
+ * reload and graceful stop. start() throws only fatal configuration errors.
+ */
+export class Gateway {
+  private readonly runners = new Map<string, AccountRunner>()
+  private readonly health: HealthRecorder
+  private readonly log: Logger
+  private loaded!: LoadedConfig
+  private agents!: ResolvedAgents
+  private watcher: ConfigWatcher | undefined
+  private stopped = false
+  private stopping: Promise<void> | undefined
+  private reloading = Promise.resolve()
+
+  private constructor(private readonly o: GatewayOptions) {
+    this.log = o.ctx.log.child('gateway')
+    this.health = new HealthRecorder(o.ctx.stateDir, o.ctx.now, (error) => this.log.warn(`cannot write the health file: ${errorMessage(error)}`))
+  }
+
+  static async start(o: GatewayOptions): Promise<Gateway> {
+    const g = new Gateway(o)
+    await g.boot()
+    return g
+  }
+
+  get accountIds(): string[] {
+    return [...this.runners.keys()]
+  }
+
+  runner(id: string): AccountRunner | undefined {
+    return this.runners.get(id)
+  }
+
+  private async boot(): Promise<void> {
+    const {ctx} = this.o
+    const loaded = await loadConfig(ctx)
+    for (const w of loaded.warnings) this.log.warn(w)
+    const {accounts, warnings} = selectAccounts(loaded.config, ctx, this.o.accountIds)
+    for (const w of warnings) this.log.warn(w)
+    this.loaded = loaded
+    this.agents = this.resolveAgents(loaded.config, accounts)
+
+    const other = await readGatewayHealth(ctx)
+    if (other.gateway === 'running' || other.gateway === 'stale') {
+      if (other.pid !== process.pid) {
+        throw new RemoteclawError(`another gateway (pid ${other.pid}) is running with state dir ${ctx.stateDir}`, {
+          code: 'gateway_running',
+          fix: `Stop it first (kill ${other.pid}), or give this one its own state dir: REMOTECLAW_STATE_DIR=<dir> remoteclaw gateway`,
+        })
+      }
+    }
+    this.health.start()
+    const runAgent = this.o.runAgent ?? defaultRunAgent(ctx, ctx.log)
+    const chatCommand = createConfigCommandHandler({ctx, config: () => this.loaded.config, log: this.log})
+    for (const a of accounts) await this.startRunner(a, runAgent, chatCommand)
+    if (this.o.watchConfig !== false) {
+      this.watcher = new ConfigWatcher(ctx.configPath, () => {
+        this.reloading = this.reloading.then(() => this.reload(runAgent, chatCommand)).catch(() => {})
+      })
+      this.watcher.start()
+    }
+    this.log.info(`gateway running (pid ${process.pid}); accounts: ${accounts.map((a) => a.id).join(', ')}; agents: ${this.agents.agents.map((a) => `${a.id} (${a.runtime})`).join(', ')}`)
+  }
+
+  private resolveAgents(config: RemoteclawConfig, accounts: ResolvedAccount[]): ResolvedAgents {
+    const agents = resolveAgents(config)
+    for (const w of agents.warnings) this.log.warn(w)
+    for (const w of checkRouting(agents, accounts)) this.log.warn(w)
+    return agents
+  }
+
+  private async startRunner(a: ResolvedAccount, runAgent: RunAgent, chatCommand: ReturnType<typeof createConfigCommandHandler>): Promise<void> {
+    const runner = new AccountRunner(a, {
+      ctx: this.o.ctx,
+      log: this.o.ctx.log,
+      health: this.health,
+      runAgent,
+      agents: () => this.agents,
+      chatCommand,
+      timings: this.o.timings,
+      onEvent: this.o.onEvent ? (e) => this.o.onEvent!(a.id, e) : undefined,
+    })
+    this.runners.set(a.id, runner)
+    await runner.start()
+  }
+
+  /** Applies a changed config file; an invalid one is logged and the running config stays. */
+  async reload(runAgent: RunAgent, chatCommand: ReturnType<typeof createConfigCommandHandler>): Promise<void> {
+    if (this.stopped) return
+    const {ctx} = this.o
+    let loaded: LoadedConfig
+    let selected: {accounts: ResolvedAccount[]; warnings: string[]}
+    try {
+      loaded = await loadConfig(ctx)
+      if (loaded.text === this.loaded.text) return
+      selected = selectAccounts(loaded.config, ctx, this.o.accountIds)
+    } catch (error) {
+      const fix = (error as {fix?: string}).fix
+      this.log.error(`config change not applied: ${errorMessage(error)}${fix ? ` (fix: ${fix})` : ''}; the gateway keeps running with the previous config`)
+      return
+    }
+    this.loaded = loaded
+    this.agents = this.resolveAgents(loaded.config, selected.accounts)
+    const next = new Map(selected.accounts.map((a) => [a.id, a]))
+    for (const [id, runner] of this.runners) {
+      const a = next.get(id)
+      if (a) runner.updateAccount(a)
+      else {
+        this.log.info(`account ${id} removed or disabled in the config; stopping it`)
+        this.runners.delete(id)
+        this.health.remove(id)
+        await runner.stop()
+      }
+    }
+    for (const [id, a] of next) {
+      if (!this.runners.has(id)) {
+        this.log.info(`account ${id} added in the config; starting it`)
+        await this.startRunner(a, runAgent, chatCommand)
+      }
+    }
+    this.log.info('config change applied', {file: ctx.configPath})
+  }
+
+  /** Graceful stop (SIGINT/SIGTERM): stop taking messages, finish in-flight work, close children. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true
+      this.watcher?.close()
+      await this.reloading
+      this.log.info('stopping: no new messages; finishing what is in flight')
+      await Promise.all([...this.runners.values()].map((r) => r.stop()))
+      await this.health.stop()
+      this.log.info('gateway stopped')
+    })()
+    return this.stopping
+  }
+}
