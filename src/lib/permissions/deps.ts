@@ -1,7 +1,8 @@
 import type {Context} from '../context.js'
 import type {ResolvedAccount} from '../config/accounts.js'
 import {RemoteclawError} from '../errors.js'
-import {ImsgClient, ImsgError, ImsgExitedError, ImsgSpawnError, ImsgTimeoutError} from '../imsg/index.js'
+import {createLogger} from '../log.js'
+import {ImsgClient, ImsgError, ImsgSpawnError, ImsgTimeoutError} from '../imsg/index.js'
 import {sshConfigFor} from '../ssh/config.js'
 import {fetchHostKey} from '../ssh/hostkey.js'
 import {knownHostName, lookupHostKeyDetailed} from '../ssh/known-hosts.js'
@@ -25,13 +26,16 @@ export async function rpcProbe(ctx: Context, account: ResolvedAccount, timeoutMs
     env,
     spawn: ctx.spawn,
     closeGraceMs: 500,
+    // imsg's non-JSON output is what the doctor reports; do not log it twice.
+    log: createLogger({level: 'error'}),
   })
   try {
     const r = await client.chatsList({limit: 1})
     return {ok: true, message: `\`imsg rpc\` answered chats.list (${r.chats.length} chat${r.chats.length === 1 ? '' : 's'} returned)`}
   } catch (error) {
     const e = error as Error
-    const unreachable = e instanceof ImsgTimeoutError || e instanceof ImsgExitedError || e instanceof ImsgSpawnError
+    // imsg that started and exited is reachable but unhealthy (bad db, no FDA); a hang or no binary is not.
+    const unreachable = e instanceof ImsgTimeoutError || e instanceof ImsgSpawnError
     const kind = e instanceof ImsgError ? e.kind : undefined
     return {
       ok: false,

@@ -444,7 +444,8 @@ async function checkFullDiskAccess(
       details,
     }
   }
-  if (r.exitCode === 0 && isJsonOutput(r.stdout)) {
+  // Exit 0 is success even with no output: `imsg chats --json` prints one line per chat, none for none.
+  if (r.exitCode === 0 && classifyText(out) !== 'full_disk_access' && (r.stdout.trim() === '' || isJsonOutput(r.stdout))) {
     return {id: 'full_disk_access', title, status: 'pass', message: `imsg can read the Messages database ${mode === 'wrapper' ? `on ${wrapper?.target ?? 'the Mac'}` : ''}`.trim(), details}
   }
   const kind = classifyText(out)
