@@ -277,7 +277,7 @@ function checkSemantics(config: RemoteclawConfig, out: Collector, home: string):
     const ownerOf = (...keys: (keyof typeof channel)[]) =>
       override && keys.some((k) => (override as Record<string, unknown>)[k] !== undefined) ? accountSegs(channelSegs, account.id) : channelSegs
 
-    const who = (at: PathSegment[]) => (at.length > channelSegs.length ? ` (account "${account.id}")` : '')
+    const who = (at: PathSegment[]) => (at[channelSegs.length] === 'accounts' ? ` (account "${account.id}")` : '')
     if (account.dmPolicy === 'open') {
       const policyAt = [...ownerOf('dmPolicy'), 'dmPolicy']
       if (!account.allowFrom.includes('*')) {
