@@ -15,6 +15,29 @@ const MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 const FORCE_KILL_AFTER_MS = 2000
 const STDERR_TAIL_CHARS = 1500
 
+/**
+ * Agents run in their own process group so a timeout kills what they spawned too (a wrapper
+ * script's `sleep` or model CLI would otherwise keep the pipes open and the run hanging).
+ * Detached children are not killed by execa on exit, so we do it: no orphaned agents.
+ */
+const liveGroups = new Set<number>()
+let exitHookInstalled = false
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // already gone
+  }
+}
+function trackGroup(pid: number): void {
+  liveGroups.add(pid)
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const p of liveGroups) killGroup(p, 'SIGKILL')
+  })
+}
+
 function asResolved(agent: ResolvedAgent | AgentConfig): ResolvedAgent {
   return 'keyPath' in agent ? agent : resolveAgent(agent, 0, {})
 }
@@ -168,23 +191,41 @@ export function createAgentRunner(agent: ResolvedAgent | AgentConfig, ctx: Agent
         REMOTECLAW_SENDER: input.sender.handle,
       }
       const started = Date.now()
-      const r = await ctx.spawn(inv.file, inv.args, {
+      const sub = ctx.spawn(inv.file, inv.args, {
         input: inv.stdin,
         cwd: a.cwd,
         env,
         extendEnv: false,
         reject: false,
-        timeout: a.timeoutMs,
-        killSignal: 'SIGTERM',
-        forceKillAfterDelay: FORCE_KILL_AFTER_MS,
+        detached: true,
         maxBuffer: MAX_OUTPUT_BYTES,
         stripFinalNewline: false,
         encoding: 'utf8',
       })
+      const pid = sub.pid
+      let timedOut = false
+      let term: NodeJS.Timeout | undefined
+      let force: NodeJS.Timeout | undefined
+      if (pid !== undefined) {
+        trackGroup(pid)
+        term = setTimeout(() => {
+          timedOut = true
+          killGroup(pid, 'SIGTERM')
+          force = setTimeout(() => killGroup(pid, 'SIGKILL'), FORCE_KILL_AFTER_MS)
+        }, a.timeoutMs)
+      }
+      const r = await sub
+      clearTimeout(term)
+      clearTimeout(force)
+      if (pid !== undefined) {
+        // After a timeout, take down anything the agent left behind in its group.
+        if (timedOut) killGroup(pid, 'SIGKILL')
+        liveGroups.delete(pid)
+      }
       const stderr = tail(typeof r.stderr === 'string' ? r.stderr : '')
       const stdout = typeof r.stdout === 'string' ? r.stdout : ''
       const ms = Date.now() - started
-      if (r.timedOut) return fail(input, `timed out after ${a.timeoutMs} ms (${a.keyPath}.timeoutMs); killed`, {stderr, ms})
+      if (timedOut) return fail(input, `timed out after ${a.timeoutMs} ms (${a.keyPath}.timeoutMs); killed`, {stderr, ms})
       if ((r as {code?: string}).code === 'ENOENT') {
         const e = notInstalled(a)
         return fail(input, `${e.message}. ${e.fix}`)

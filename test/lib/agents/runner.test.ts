@@ -1,0 +1,232 @@
+import {expect} from 'chai'
+import {execa} from 'execa'
+import fs from 'node:fs'
+import path from 'node:path'
+import {checkAgent, createAgentRunner, findExecutable} from '../../../src/lib/agents/runner.js'
+import {buildAgentInput, type AgentInput} from '../../../src/lib/agents/types.js'
+import type {AgentConfig} from '../../../src/lib/config/schema.js'
+import {RemoteclawError} from '../../../src/lib/errors.js'
+import type {Envelope} from '../../../src/lib/gateway/envelope.js'
+import {createLogger, type LogRecord} from '../../../src/lib/log.js'
+import {tempDir} from '../../helpers/cli.js'
+
+const NODE = process.execPath
+
+/** A node one-liner agent: argv array, no shell. */
+const nodeAgent = (code: string, extra: Partial<AgentConfig> = {}): AgentConfig => ({id: 'bot', runtime: 'command', command: [NODE, '-e', code], ...extra})
+const READ_STDIN = 'let d="";process.stdin.setEncoding("utf8");process.stdin.on("data",c=>d+=c).on("end",()=>{'
+
+const env: Envelope = {
+  accountId: 'work',
+  chat: {chatId: 42, guid: 'iMessage;+;chat42', identifier: 'chat42', name: 'Team', participants: ['+15551230001', '+15551230002']},
+  isGroup: true,
+  sender: {handle: '+15551230001', raw: '5551230001', displayName: 'Ann'},
+  text: 'hello there',
+  attachments: [],
+  createdAt: Date.parse('2026-05-01T10:00:00Z'),
+  messageId: 10,
+  guid: 'G10',
+  isFromMe: false,
+  cursor: 10,
+}
+const history = [{sender: '+15551230002', senderName: 'Bo', text: 'earlier', createdAt: Date.parse('2026-05-01T09:59:00Z'), messageId: 9}]
+const input: AgentInput = buildAgentInput(env, 'agent:bot:imessage:group:42', history)
+
+describe('agent runtimes', () => {
+  let records: LogRecord[]
+  let ctx: Parameters<typeof createAgentRunner>[1]
+  let t: ReturnType<typeof tempDir>
+
+  beforeEach(() => {
+    records = []
+    t = tempDir()
+    ctx = {env: {...process.env}, spawn: execa, log: createLogger({level: 'debug', write: () => {}, onRecord: (r) => records.push(r)})}
+  })
+  afterEach(() => t.cleanup())
+
+  it('echo replies with the text it got, and nothing for empty text', async () => {
+    const r = createAgentRunner({id: 'e', runtime: 'echo'}, ctx)
+    expect(await r.run(input)).to.deep.equal({text: 'hello there'})
+    expect(await r.run({...input, text: '  '})).to.deep.equal({})
+  })
+
+  it('command with input json (default): one JSON object on stdin with the documented fields', async () => {
+    const r = createAgentRunner(nodeAgent(`${READ_STDIN}process.stdout.write(d)})`), ctx)
+    const res = await r.run(input)
+    const doc = JSON.parse(res.text!)
+    expect(Object.keys(doc).sort()).to.deep.equal(['accountId', 'attachments', 'channel', 'chat', 'history', 'sender', 'sessionKey', 'text'])
+    expect(doc).to.deep.include({sessionKey: 'agent:bot:imessage:group:42', channel: 'imessage', accountId: 'work', text: 'hello there'})
+    expect(doc.chat).to.deep.include({id: 42, isGroup: true, target: 'chat_id:42'})
+    expect(doc.sender).to.deep.equal({handle: '+15551230001', name: 'Ann'})
+    expect(doc.history).to.deep.equal([{sender: '+15551230002', senderName: 'Bo', text: 'earlier', createdAt: '2026-05-01T09:59:00.000Z', messageId: 9}])
+  })
+
+  it('command with input text: just the text; trimmed stdout is the reply', async () => {
+    const r = createAgentRunner(nodeAgent(`${READ_STDIN}process.stdout.write("\\n  you said: "+d+"  \\n\\n")})`, {input: 'text'}), ctx)
+    expect(await r.run(input)).to.deep.equal({text: 'you said: hello there'})
+  })
+
+  it('passes session, channel, account, chat and sender in env vars, with the agent env and cwd', async () => {
+    const code = `const e=process.env;console.log(JSON.stringify([e.REMOTECLAW_SESSION_KEY,e.REMOTECLAW_CHANNEL,e.REMOTECLAW_ACCOUNT_ID,e.REMOTECLAW_CHAT,e.REMOTECLAW_SENDER,e.EXTRA,process.cwd()]))`
+    const r = createAgentRunner(nodeAgent(code, {env: {EXTRA: 'x'}, cwd: t.dir}), ctx)
+    const res = await r.run(input)
+    expect(JSON.parse(res.text!)).to.deep.equal([
+      'agent:bot:imessage:group:42',
+      'imessage',
+      'work',
+      'chat_id:42',
+      '+15551230001',
+      'x',
+      fs.realpathSync(t.dir),
+    ])
+  })
+
+  it('empty stdout means no reply (not an error)', async () => {
+    const r = createAgentRunner(nodeAgent(''), ctx)
+    expect(await r.run(input)).to.deep.equal({})
+  })
+
+  it('output json: {text, files}; relative files resolve against cwd', async () => {
+    const r = createAgentRunner(nodeAgent(`console.log(JSON.stringify({text:" hi ",files:["out.png","/abs/a.txt"]}))`, {output: 'json', cwd: t.dir}), ctx)
+    expect(await r.run(input)).to.deep.equal({text: 'hi', files: [path.join(t.dir, 'out.png'), '/abs/a.txt']})
+    const bad = createAgentRunner(nodeAgent(`console.log("not json")`, {output: 'json'}), ctx)
+    const res = await bad.run(input)
+    expect(res.text).to.equal(undefined)
+    expect(res.error).to.match(/stdout is not JSON/)
+  })
+
+  it('non-zero exit: no reply, the stderr tail is logged and never returned as text', async () => {
+    const r = createAgentRunner(nodeAgent(`console.log("partial");console.error("Traceback: secret internals");process.exit(3)`), ctx)
+    const res = await r.run(input)
+    expect(res).to.have.keys(['error'])
+    expect(res.error).to.contain('exited with code 3')
+    const warn = records.find((x) => x.level === 'warn')!
+    expect(warn.msg).to.contain('agent run failed')
+    expect(warn.fields.stderr).to.contain('Traceback: secret internals')
+    expect(warn.fields.sessionKey).to.equal('agent:bot:imessage:group:42')
+  })
+
+  it('errorReply: the short configured text is the reply on failure, not the error', async () => {
+    const r = createAgentRunner(nodeAgent(`console.error("boom");process.exit(1)`, {errorReply: 'Sorry, something went wrong.'}), ctx)
+    const res = await r.run(input)
+    expect(res.text).to.equal('Sorry, something went wrong.')
+    expect(res.text).not.to.contain('boom')
+  })
+
+  it('a hung command is killed at timeoutMs and gives no reply', async () => {
+    const pidFile = path.join(t.dir, 'pid')
+    const code = `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));console.error("thinking...");setInterval(()=>{},1000)`
+    const r = createAgentRunner(nodeAgent(code, {timeoutMs: 300}), ctx)
+    const res = await r.run(input)
+    expect(res.text).to.equal(undefined)
+    expect(res.error).to.match(/timed out after 300 ms \(agents\.list\[0\]\.timeoutMs\); killed/)
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'))
+    let alive = true
+    try {
+      process.kill(pid, 0)
+    } catch {
+      alive = false
+    }
+    expect(alive, 'the hung agent process must be gone').to.equal(false)
+    expect(records.find((x) => x.level === 'warn')!.fields.stderr).to.contain('thinking...')
+  })
+
+  it('a timeout also kills what the agent spawned (its process group)', async () => {
+    const pidFile = path.join(t.dir, 'grandchild')
+    const child = `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));setInterval(()=>{},1000)`
+    // the grandchild inherits stdout, so only a group kill ends the run
+    const code = `require("child_process").spawn(process.execPath, ["-e", ${JSON.stringify(child)}], {stdio: "inherit"});setInterval(()=>{},1000)`
+    const r = createAgentRunner(nodeAgent(code, {timeoutMs: 500}), ctx)
+    const res = await r.run(input)
+    expect(res.error).to.match(/timed out/)
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    let alive = true
+    try {
+      process.kill(pid, 0)
+    } catch {
+      alive = false
+    }
+    const state = alive ? (fs.readFileSync(`/proc/${pid}/status`, "utf8").match(/State:\s+(\S)/)?.[1] ?? "?") : "gone"
+    expect(["gone", "Z"], "the grandchild must be gone (or a zombie awaiting its reaper)").to.include(state)
+  })
+
+  it('a command that does not read its stdin still works', async () => {
+    const r = createAgentRunner(nodeAgent(`console.log("fixed reply")`), ctx)
+    expect(await r.run(input)).to.deep.equal({text: 'fixed reply'})
+  })
+
+  describe('presets', () => {
+    let bin: string
+    beforeEach(() => {
+      bin = path.join(t.dir, 'bin')
+      fs.mkdirSync(bin)
+      // Fake CLIs that print their argv and stdin, so the argv template is what is tested.
+      for (const name of ['claude', 'gemini', 'codex', 'opencode']) {
+        const f = path.join(bin, name)
+        fs.writeFileSync(
+          f,
+          `#!${NODE}\nlet d="";process.stdin.setEncoding("utf8");process.stdin.on("data",c=>d+=c).on("end",()=>console.log(JSON.stringify({argv:process.argv.slice(2),stdin:d})))\n`,
+        )
+        fs.chmodSync(f, 0o755)
+      }
+      ctx = {...ctx, env: {...ctx.env, PATH: bin}}
+    })
+
+    const dmInput = buildAgentInput({...env, isGroup: false}, 'agent:bot:main')
+
+    it('claude: `claude -p` with the prompt on stdin, args appended', async () => {
+      const r = createAgentRunner({id: 'c', runtime: 'claude', args: ['--model', 'sonnet']}, ctx)
+      expect(JSON.parse((await r.run(dmInput)).text!)).to.deep.equal({argv: ['-p', '--model', 'sonnet'], stdin: 'hello there'})
+    })
+
+    it('gemini: --prompt=<text> (a leading "-" stays a value)', async () => {
+      const r = createAgentRunner({id: 'g', runtime: 'gemini'}, ctx)
+      expect(JSON.parse((await r.run({...dmInput, text: '-rf everything'})).text!)).to.deep.equal({argv: ['--prompt=-rf everything'], stdin: ''})
+    })
+
+    it('codex: `codex exec --skip-git-repo-check -` with the prompt on stdin', async () => {
+      const r = createAgentRunner({id: 'x', runtime: 'codex', args: ['--ephemeral']}, ctx)
+      expect(JSON.parse((await r.run(dmInput)).text!)).to.deep.equal({argv: ['exec', '--skip-git-repo-check', '--ephemeral', '-'], stdin: 'hello there'})
+    })
+
+    it('opencode: `opencode run -- <text>`', async () => {
+      const r = createAgentRunner({id: 'o', runtime: 'opencode'}, ctx)
+      expect(JSON.parse((await r.run(dmInput)).text!)).to.deep.equal({argv: ['run', '--', 'hello there'], stdin: ''})
+    })
+
+    it('group context goes before the message in the prompt', async () => {
+      const r = createAgentRunner({id: 'c', runtime: 'claude'}, ctx)
+      const {stdin} = JSON.parse((await r.run(input)).text!)
+      expect(stdin).to.equal('Earlier messages in this group chat, for context:\nBo (+15551230002): earlier\n\nMessage from Ann (+15551230001):\nhello there')
+    })
+
+    it('a missing preset binary: startup check names the CLI and how to install it; run() gives no reply', async () => {
+      const empty = {env: {PATH: path.join(t.dir, 'nothing-here')}}
+      let err: unknown
+      try {
+        checkAgent({id: 'c', runtime: 'claude'}, empty)
+      } catch (error) {
+        err = error
+      }
+      expect(err).to.be.instanceOf(RemoteclawError)
+      expect((err as RemoteclawError).message).to.equal('agent "c" uses runtime claude, but Claude Code (claude) was not found on PATH')
+      expect((err as RemoteclawError).fix).to.contain('npm install -g @anthropic-ai/claude-code')
+      expect(() => checkAgent({id: 'c', runtime: 'claude'}, ctx)).not.to.throw()
+      const r = createAgentRunner({id: 'g', runtime: 'gemini', errorReply: 'offline'}, {...ctx, env: empty.env})
+      const res = await r.run(dmInput)
+      expect(res.text).to.equal('offline')
+      expect(res.error).to.contain('Gemini CLI (gemini) was not found')
+    })
+  })
+
+  it('checkAgent: runtime command without command is a config error; a missing program is named', () => {
+    expect(() => checkAgent({id: 'z', runtime: 'command'}, ctx)).to.throw(/has runtime command but no command/)
+    expect(() => checkAgent({id: 'z', runtime: 'command', command: ['definitely-not-a-program-xyz']}, ctx)).to.throw(
+      /command definitely-not-a-program-xyz was not found on PATH/,
+    )
+    expect(() => checkAgent(nodeAgent(''), ctx)).not.to.throw()
+    expect(() => checkAgent({id: 'e', runtime: 'echo'}, ctx)).not.to.throw()
+    expect(findExecutable('node', {PATH: path.dirname(NODE)})).to.equal(path.join(path.dirname(NODE), 'node'))
+  })
+})
