@@ -31,7 +31,7 @@ function localArg(p: string): string {
 
 function scpBase(target: SshTarget): string[] {
   const port = validatePort(target.port)
-  return ['-s', '-q', ...STRICT_BATCH_OPTIONS, '-o', 'ConnectTimeout=5', ...(port ? ['-P', String(port)] : []), ...(target.sshOptions ?? []), '--']
+  return ['-s', ...STRICT_BATCH_OPTIONS, '-o', 'ConnectTimeout=5', ...(port ? ['-P', String(port)] : []), ...(target.sshOptions ?? []), '--']
 }
 
 export interface FetchRemoteFileOptions extends SshTarget {
