@@ -209,13 +209,40 @@ export function cstUnset(root: JsonObjectNode, segs: readonly PathSegment[]): bo
     const key = String(s)
     if (!parent.has(key)) return false
     parent.delete(key)
+    collapseIfEmpty(parent)
     return true
   }
   if (parent instanceof JsonArrayNode) {
     const i = asIndex(s)
     if (i === undefined || i >= parent.elements.length) return false
     parent.delete(i)
+    collapseIfEmpty(parent)
     return true
   }
   return false
+}
+
+/**
+ * Works around @croct/json5-parser 0.2: emptying a compact structure (`{a: 1}`, `[1]`, no
+ * whitespace inside the delimiters) renders a doubled closing delimiter (`{}}`). Such a
+ * structure holds no comments or layout worth keeping, so it becomes just its two delimiters.
+ */
+function collapseIfEmpty(node: JsonObjectNode | JsonArrayNode): void {
+  const count = node instanceof JsonObjectNode ? node.properties.length : node.elements.length
+  if (count > 0) return
+  const kids = node.children
+  const isTok = (k: unknown, ...types: JsonTokenType[]) => k instanceof JsonTokenNode && types.includes(k.type)
+  // the root also holds the file's leading/trailing comments: look only between the delimiters
+  const open = kids.findIndex((k) => isTok(k, JsonTokenType.BRACE_LEFT, JsonTokenType.BRACKET_LEFT))
+  let close = -1
+  for (let i = kids.length - 1; i > open; i--) {
+    if (isTok(kids[i], JsonTokenType.BRACE_RIGHT, JsonTokenType.BRACKET_RIGHT)) {
+      close = i
+      break
+    }
+  }
+  if (open < 0 || close < 0) return
+  const inner = kids.slice(open + 1, close)
+  const layout = inner.some((k) => isTok(k, JsonTokenType.WHITESPACE, JsonTokenType.NEWLINE, JsonTokenType.LINE_COMMENT, JsonTokenType.BLOCK_COMMENT))
+  if (!layout) kids.splice(open + 1, close - open - 1)
 }

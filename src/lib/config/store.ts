@@ -1,9 +1,10 @@
 import fsp from 'node:fs/promises'
+import {isDeepStrictEqual} from 'node:util'
 import {createPatch} from 'diff'
 import JSON5 from 'json5'
 import type {JsonObjectNode} from '@croct/json5-parser'
 import type {Context} from '../context.js'
-import {NotFoundError, UsageError} from '../errors.js'
+import {NotFoundError, RemoteclawError, UsageError} from '../errors.js'
 import {withFileLock, writeFileAtomic600} from '../util/files.js'
 import {cstGet, cstSet, cstUnset, parseCst, renderCst, CstParseError} from './cst.js'
 import {defaultFor} from './docs.js'
@@ -89,7 +90,21 @@ export async function editConfig(
     const after = typeof replaced === 'string' ? replaced : renderCst(cst.root, cst.fresh)
     const changed = after !== before
 
-    const data = JSON5.parse(after) as unknown
+    // Safety net: never write text that does not parse back to exactly what the edit meant.
+    let data: unknown
+    try {
+      data = JSON5.parse(after)
+    } catch {
+      data = undefined
+    }
+    const intended = typeof replaced === 'string' ? data : cst.root.toJSON()
+    if (data === undefined || !isDeepStrictEqual(data, intended)) {
+      throw new RemoteclawError(`could not edit ${file} without breaking its formatting; nothing was written`, {
+        code: 'lossless_edit_failed',
+        fix: 'Edit the file by hand (remoteclaw config validate checks it), and report this as a bug with the file attached.',
+        details: {after},
+      })
+    }
     const result = validateConfig(data, {file, text: after, home: ctx.home})
     if (result.errors.length > 0) {
       if (priorErrors.length > 0) throw configInvalid(priorErrors)
