@@ -51,7 +51,11 @@ export interface SetupDeps {
   timeoutMs: number
 }
 
+/** Bump when a field of SetupResult (the --json document) changes meaning or goes away. */
+export const SETUP_SCHEMA_VERSION = 1
+
 export interface SetupResult {
+  schemaVersion: number
   deployment: Deployment
   account: string
   keyPrefix: string
@@ -295,7 +299,7 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
   }
 
   // 6. Writes: known_hosts, wrapper, then (after SSH login works) the config.
-  const result: SetupResult = {deployment: deployment!, account, keyPrefix, configPath: ctx.configPath, diff: preview.diff, changed: false, nextSteps: [], exitCode: 0}
+  const result: SetupResult = {schemaVersion: SETUP_SCHEMA_VERSION, deployment: deployment!, account, keyPrefix, configPath: ctx.configPath, diff: preview.diff, changed: false, nextSteps: [], exitCode: 0}
   if (ssh && hostKey && cliPath && wrapperText) {
     if (hostKeyState === 'unknown') {
       await appendKnownHost(ssh.knownHosts, keyHost, keyPort, hostKey, {hashed: ssh.resolved?.hashKnownHosts ?? false, random: ctx.random})
