@@ -1,0 +1,7 @@
+export * from './roots.js'
+export * from './imsg.js'
+export * from './cache.js'
+export * from './mime.js'
+export * from './remote.js'
+export * from './inbound.js'
+export * from './outbound.js'
