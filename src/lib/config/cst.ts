@@ -4,6 +4,7 @@ import {
   JsonObjectNode,
   JsonParser,
   JsonParseError,
+  JsonPropertyNode,
   JsonTokenNode,
   JsonTokenType,
   type JsonValueNode,
@@ -207,31 +208,66 @@ export function cstUnset(root: JsonObjectNode, segs: readonly PathSegment[]): bo
   const s = segs.at(-1)!
   if (parent instanceof JsonObjectNode) {
     const key = String(s)
-    if (!parent.has(key)) return false
+    const prop = parent.properties.find((p) => String(p.key.toJSON()) === key)
+    if (!prop) return false
+    removeEntry(parent, prop)
     parent.delete(key)
-    collapseIfEmpty(parent)
     return true
   }
   if (parent instanceof JsonArrayNode) {
     const i = asIndex(s)
     if (i === undefined || i >= parent.elements.length) return false
+    removeEntry(parent, parent.elements[i]!)
     parent.delete(i)
-    collapseIfEmpty(parent)
     return true
   }
   return false
 }
 
+const isTok = (k: unknown, ...types: JsonTokenType[]): k is JsonTokenNode => k instanceof JsonTokenNode && types.includes(k.type)
+const SPACE = [JsonTokenType.WHITESPACE]
+const COMMENTS = [JsonTokenType.LINE_COMMENT, JsonTokenType.BLOCK_COMMENT]
+
 /**
- * Works around @croct/json5-parser 0.2: emptying a compact structure (`{a: 1}`, `[1]`, no
- * whitespace inside the delimiters) renders a doubled closing delimiter (`{}}`). Such a
- * structure holds no comments or layout worth keeping, so it becomes just its two delimiters.
+ * Removes an entry from its structure's token list the way a person would: with its comma, and
+ * when it sat on its own line, with that whole line (including a comment trailing it on that
+ * line). @croct/json5-parser's own delete leaves the entry's indentation behind and, for compact
+ * structures such as `{a: 1}`, renders a doubled closing delimiter.
  */
-function collapseIfEmpty(node: JsonObjectNode | JsonArrayNode): void {
-  const count = node instanceof JsonObjectNode ? node.properties.length : node.elements.length
-  if (count > 0) return
+function removeEntry(node: JsonObjectNode | JsonArrayNode, entry: JsonValueNode | JsonPropertyNode): void {
   const kids = node.children
-  const isTok = (k: unknown, ...types: JsonTokenType[]) => k instanceof JsonTokenNode && types.includes(k.type)
+  const i = kids.indexOf(entry)
+  if (i < 0) return
+  let end = i + 1 // exclusive
+  while (isTok(kids[end], ...SPACE)) end++
+  const hadComma = isTok(kids[end], JsonTokenType.COMMA)
+  if (hadComma) end++
+  let start = i
+  while (start > 0 && isTok(kids[start - 1], ...SPACE)) start--
+  const ownLine = start > 0 && isTok(kids[start - 1], JsonTokenType.NEWLINE)
+  if (ownLine) {
+    let j = end
+    while (isTok(kids[j], ...SPACE)) j++
+    if (isTok(kids[j], JsonTokenType.LINE_COMMENT)) j++
+    if (isTok(kids[j], JsonTokenType.NEWLINE)) end = j + 1
+    else start = i // something else follows on the line: keep the line's indentation
+  } else if (!hadComma) {
+    // last entry inline (`{a: 1, b: 2}`): take the comma before it instead
+    let p = i - 1
+    while (p > 0 && isTok(kids[p], ...SPACE)) p--
+    if (isTok(kids[p], JsonTokenType.COMMA)) start = p
+  } else {
+    start = i
+    while (isTok(kids[end], ...SPACE)) end++
+  }
+  kids.splice(start, end - start)
+  const remaining = (node instanceof JsonObjectNode ? node.properties.length : node.elements.length) - 1
+  if (remaining === 0) collapseIfEmpty(node)
+}
+
+/** An emptied structure without comments inside becomes just its delimiters: `{}` / `[]`. */
+function collapseIfEmpty(node: JsonObjectNode | JsonArrayNode): void {
+  const kids = node.children
   // the root also holds the file's leading/trailing comments: look only between the delimiters
   const open = kids.findIndex((k) => isTok(k, JsonTokenType.BRACE_LEFT, JsonTokenType.BRACKET_LEFT))
   let close = -1
@@ -243,6 +279,6 @@ function collapseIfEmpty(node: JsonObjectNode | JsonArrayNode): void {
   }
   if (open < 0 || close < 0) return
   const inner = kids.slice(open + 1, close)
-  const layout = inner.some((k) => isTok(k, JsonTokenType.WHITESPACE, JsonTokenType.NEWLINE, JsonTokenType.LINE_COMMENT, JsonTokenType.BLOCK_COMMENT))
-  if (!layout) kids.splice(open + 1, close - open - 1)
+  if (inner.some((k) => isTok(k, ...COMMENTS) || k instanceof JsonPropertyNode || !(k instanceof JsonTokenNode))) return
+  kids.splice(open + 1, close - open - 1)
 }
