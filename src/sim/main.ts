@@ -322,20 +322,17 @@ async function inject(a: Args): Promise<number> {
 
   const results: Array<{id: number; guid: string}> = []
   if (rate !== undefined && rate > 0 && count > 1) {
-    // paced: small transactions every 10 ms, so a watcher sees a steady stream of changes
-    const perTick = rate / 100
-    let due = 0
+    // paced: a small transaction every ~10 ms, on schedule by elapsed time, so a watcher sees a steady stream
+    const t0 = Date.now()
     let i = 1
     while (i <= count) {
-      due += perTick
-      const n = Math.min(count - i + 1, Math.floor(due))
-      if (n > 0) {
-        due -= n
+      const due = Math.min(count, Math.floor(((Date.now() - t0) / 1000) * rate) + 1)
+      if (due >= i) {
         db.transaction(() => {
-          for (let k = 0; k < n; k++) results.push(insertOne(i++))
+          while (i <= due) results.push(insertOne(i++))
         })()
       }
-      await new Promise((r) => setTimeout(r, 10))
+      if (i <= count) await new Promise((r) => setTimeout(r, 10))
     }
   } else {
     db.transaction(() => {
