@@ -86,6 +86,8 @@ export async function cleanAttachmentCache(
   let removedFiles = 0
   let freedBytes = 0
   for (const f of files) {
+    // a partial file younger than an hour may be a transfer in progress
+    if (f.file.endsWith('.part') && now - f.mtimeMs < 3_600_000) continue
     if (now - f.mtimeMs <= maxAgeMs && total <= maxBytes) continue
     try {
       await fsp.rm(f.file, {force: true})

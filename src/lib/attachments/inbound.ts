@@ -36,6 +36,11 @@ export interface ResolvedInbound {
   notes: string[]
 }
 
+/** The key that turns attachment hand-over on for this account (for the gateway's once-per-chat log line). */
+export function includeAttachmentsKey(account: Pick<ResolvedAccount, 'keyPrefix'>): string {
+  return `${account.keyPrefix}.includeAttachments`
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 let lastCacheClean = 0
 const CACHE_CLEAN_INTERVAL_MS = 10 * 60 * 1000
@@ -201,7 +206,8 @@ async function fetchOne(
   } catch {
     // not cached
   }
-  const part = `${target}.part`
+  // Unique per call: two handlers fetching the same attachment must not share a partial file.
+  const part = `${target}.${ctx.random(6).toString('hex')}.part`
   let previous: number | undefined
   try {
     for (let i = 0; i < r.attempts; i++) {
