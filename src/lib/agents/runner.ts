@@ -247,3 +247,17 @@ export function createAgentRunner(agent: ResolvedAgent | AgentConfig, ctx: Agent
     },
   }
 }
+
+/** checkAgent() for every agent: the problems found (empty when all can run), for startup logging. */
+export function checkAgents(agents: Array<ResolvedAgent | AgentConfig>, ctx: Pick<Context, 'env'>): RemoteclawError[] {
+  const problems: RemoteclawError[] = []
+  for (const a of agents) {
+    try {
+      checkAgent(a, ctx)
+    } catch (error) {
+      if (error instanceof RemoteclawError) problems.push(error)
+      else throw error
+    }
+  }
+  return problems
+}

@@ -230,3 +230,20 @@ describe('agent runtimes', () => {
     expect(findExecutable('node', {PATH: path.dirname(NODE)})).to.equal(path.join(path.dirname(NODE), 'node'))
   })
 })
+
+describe('checkAgents', () => {
+  it('collects every agent that cannot run, for startup logging', async () => {
+    const {checkAgents} = await import('../../../src/lib/agents/runner.js')
+    const problems = checkAgents(
+      [
+        {id: 'e', runtime: 'echo'},
+        {id: 'c', runtime: 'codex'},
+        {id: 'x', runtime: 'command'},
+      ],
+      {env: {PATH: '/nonexistent-dir'}},
+    )
+    expect(problems.map((p) => p.code)).to.deep.equal(['agent_not_installed', 'config_invalid'])
+    expect(problems[0]!.message).to.contain('Codex CLI (codex) was not found on PATH')
+    expect(problems[0]!.fix).to.contain('npm install -g @openai/codex')
+  })
+})
