@@ -381,7 +381,7 @@ export class ApprovedSenders {
     let stamp: string
     try {
       const st = await fsp.stat(this.file)
-      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(this.file, (error as Error).message, error)
       stamp = 'missing'

@@ -168,3 +168,33 @@ describe('SessionQueue', () => {
     expect(q.running).to.equal(0)
   })
 })
+
+describe('SessionQueue (property)', () => {
+  it('for any arrival order and task durations: per-session order kept, never two runs of one session at once', async () => {
+    const fc = await import('fast-check')
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({min: 0, max: 3})), {minLength: 1, maxLength: 30}), async (tasks) => {
+        const q = new SessionQueue()
+        const running = new Set<string>()
+        const order: Record<string, number[]> = {}
+        let overlap = false
+        await Promise.all(
+          tasks.map(([key, ticks], i) =>
+            q.enqueue(key, async () => {
+              if (running.has(key)) overlap = true
+              running.add(key)
+              for (let k = 0; k < ticks; k++) await new Promise((r) => setImmediate(r))
+              ;(order[key] ??= []).push(i)
+              running.delete(key)
+            }),
+          ),
+        )
+        expect(overlap).to.equal(false)
+        for (const [key, seen] of Object.entries(order)) {
+          expect(seen).to.deep.equal(tasks.map(([k], i) => (k === key ? i : -1)).filter((i) => i >= 0))
+        }
+      }),
+      {numRuns: 100},
+    )
+  })
+})
