@@ -450,6 +450,7 @@ export class AccountRunner {
   private async complete(env: Envelope, markGuid = true): Promise<void> {
     this.inflight.delete(env.cursor)
     const cursor = Math.max(this.lowWater(), this.state.cursor)
+    this.d.health.account(this.account.id).cursor = cursor
     try {
       if (markGuid && env.guid) await this.state.markDone(env.guid, cursor)
       else await this.state.setCursor(cursor)
@@ -479,8 +480,9 @@ export class AccountRunner {
     })
     if (drop) {
       if (drop.reason === 'backlog') this.backlog.add(env, drop, a.maxInboundAgeMinutes)
-      else if (drop.reason !== 'from-me') logDrop(this.log, env, drop)
-      else this.log.debug(`${chatLabel(env)}: own message (is_from_me) skipped`, {rowid: env.messageId})
+      // Our own replies coming back are expected (one per send): debug, not info.
+      else if (drop.reason === 'own-send') this.log.debug(`${chatLabel(env)}: own reply (is_from_me) skipped`, {rowid: env.messageId})
+      else logDrop(this.log, env, drop)
       this.d.onEvent?.({type: 'dropped', env, reason: drop.reason})
       await this.complete(env, drop.reason !== 'duplicate')
       return
@@ -650,7 +652,13 @@ export class AccountRunner {
       const n = this.queue.cancelPending()
       this.log.warn(`stopping with ${remaining} agent turn(s) unfinished; ${n} not started will be answered after the next start`)
     }
-    await Promise.race([this.delivery.idle(), new Promise((r) => setTimeout(r, this.t.drainTimeoutMs))])
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = await Promise.race([
+      this.delivery.idle().then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.t.drainTimeoutMs))),
+    ])
+    clearTimeout(timer)
+    if (gaveUp) this.log.warn(`stopping with ${this.delivery.pendingCount} repl(ies) unsent; they are re-answered after the next start`)
     for (const w of this.readyWaiters.splice(0)) w()
     const c = this.client
     if (c) await c.close({graceMs: 1000}).catch(() => {})

@@ -6,7 +6,7 @@ import {chatLabel} from './normalize.js'
  * Drop rules applied before access control: what must never reach an agent.
  * Every drop is logged at info with its reason and what (if anything) would admit it.
  */
-export type DropReason = 'from-me' | 'echo' | 'duplicate' | 'backlog' | 'reaction' | 'empty'
+export type DropReason = 'from-me' | 'own-send' | 'echo' | 'duplicate' | 'backlog' | 'reaction' | 'empty'
 
 export interface Drop {
   reason: DropReason
@@ -91,9 +91,11 @@ export class EchoTracker {
    * follows within moments, so keep the entry only briefly; a person repeating the same words
    * later is then answered.
    */
-  noteOwnRow(env: Envelope): void {
+  noteOwnRow(env: Envelope): boolean {
+    if ((env.guid && this.ids.has(`guid:${env.guid}`)) || (env.messageId > 0 && this.ids.has(`id:${env.messageId}`))) return true
     const hit = this.firstLive(env)
     if (hit) hit.times[hit.idx] = Math.min(hit.times[hit.idx]!, this.now() + 3_000)
+    return hit !== undefined
   }
 
   /** A match (consumed) when the envelope is a copy of something we sent. */
@@ -120,10 +122,10 @@ export interface DropContext {
 /** The first drop rule that applies, or undefined when the message may go on to access control. */
 export function checkDrop(env: Envelope, c: DropContext): Drop | undefined {
   if (env.isFromMe) {
-    c.echoes.noteOwnRow(env)
+    const ours = c.echoes.noteOwnRow(env)
     return {
-      reason: 'from-me',
-      detail: `row ${env.messageId} is from this Apple ID (is_from_me)`,
+      reason: ours ? 'own-send' : 'from-me',
+      detail: ours ? `row ${env.messageId} is the gateway's own reply` : `row ${env.messageId} is from this Apple ID (is_from_me)`,
       admit: 'nothing: the bot never answers its own Apple ID (message it from another account)',
     }
   }
@@ -181,7 +183,7 @@ export class BacklogSummary {
 
   constructor(
     private readonly log: Logger,
-    private readonly idleMs = 250,
+    private readonly idleMs = 1_500,
   ) {}
 
   add(env: Envelope, drop: Drop, fenceMinutes: number): void {

@@ -1,0 +1,116 @@
+import {expect} from 'chai'
+import fs from 'node:fs'
+import path from 'node:path'
+import {GatewayHarness} from '../lib/gateway/harness.js'
+
+/**
+ * End to end: the built CLI (`bin/run.js gateway`) as a child process, with the imsg simulator
+ * as imsg. Assertions are on what the simulator recorded as sent and on the gateway's log.
+ */
+describe('remoteclaw gateway (CLI child + imsg simulator)', function () {
+  this.timeout(60_000)
+  let h: GatewayHarness
+
+  beforeEach(async () => {
+    h = new GatewayHarness()
+    await h.init()
+  })
+  afterEach(async () => {
+    await h.dispose()
+  })
+
+  it('pairs an unknown sender once, answers after approval, and stops on SIGTERM with exit 0', async () => {
+    h.writeConfig({}, {agents: {list: [{id: 'main', default: true, runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    await h.inject('+15550000001', 'hello')
+    const [code] = await h.waitForSent(1)
+    expect(code!.text).to.match(/pairing code: [A-Z2-9]{8}/)
+    // No second code while one is pending.
+    await h.inject('+15550000001', 'hello again')
+    await h.waitForLog(/code already sent, not sent again/)
+    expect(await h.sent()).to.have.length(1)
+    const m = /pairing code: ([A-Z2-9]{8})/.exec(code!.text)!
+    const {approve} = await import('../../src/lib/pairing/store.js')
+    const {randomBytes} = await import('node:crypto')
+    await approve({stateDir: h.dir, now: Date.now, random: randomBytes}, 'default', m[1]!.toLowerCase())
+    await h.inject('+15550000001', 'now answer me')
+    const sent = await h.waitForSent(2)
+    expect(sent[1]!.text).to.equal('now answer me')
+    expect(sent[1]!.chat_id).to.equal(sent[0]!.chat_id)
+    const code0 = await h.stop()
+    expect(code0, `signal ${h.exitSignal} ${h.logs.slice(-5).map((l) => l.msg).join(' | ')}`).to.equal(0)
+    const health = h.healthFile()
+    expect(health.accounts.default!.running).to.equal(false)
+    expect(fs.statSync(path.join(h.dir, 'gateway', 'health.json')).mode & 0o777).to.equal(0o600)
+    expect(fs.statSync(path.join(h.dir, 'gateway', 'accounts', 'default', 'state.json')).mode & 0o777).to.equal(0o600)
+  })
+
+  it('ignores a group message without a mention (logged with the key) and answers one with a mention', async () => {
+    h.writeConfig({groups: {'*': {requireMention: true}}, groupPolicy: 'open'}, {agents: {list: [{id: 'main', runtime: 'echo', groupChat: {mentionPatterns: ['@bot']}}]}})
+    h.start()
+    await h.ready()
+    const g = await h.inject('+15550000002', 'just chatting', ['--group', 'Team', '--participants', '+15550000002,+15550000003'])
+    await h.waitForLog(/not addressed to the bot/)
+    await h.inject('+15550000003', '@bot what time is it', ['--chat-id', String(g.chat_id)])
+    const sent = await h.waitForSent(1)
+    expect(sent[0]!.text).to.equal('@bot what time is it')
+    expect(sent[0]!.chat_id).to.equal(g.chat_id)
+    expect(sent).to.have.length(1)
+  })
+
+  it('logs every drop reason at info with what would admit it', async () => {
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: ['+15550000010'], maxInboundAgeMinutes: 15}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    // not allowed
+    await h.inject('+15550000011', 'let me in')
+    const access = await h.waitForLog(/not in channels\.imessage\.allowFrom \(dmPolicy allowlist\)/)
+    expect(access.level).to.equal('info')
+    expect(String(access.admit)).to.contain("remoteclaw config set channels.imessage.allowFrom")
+    // backlog: one summary line for the batch
+    await h.inject('+15550000010', 'old 1', ['--ago', '20m'])
+    await h.inject('+15550000010', 'old 2', ['--ago', '30m'])
+    const backlog = await h.waitForLog(/dropped \(backlog\)/)
+    expect(backlog.level).to.equal('info')
+    expect(String(backlog.admit)).to.contain('maxInboundAgeMinutes')
+    await h.inject('+15550000010', 'first')
+    await h.waitForSent(1)
+    // from me: the owner typing from their phone on the bot's Apple ID
+    await h.sim(['send', '--to', '+15550000010', '--text', 'typed by the owner'])
+    const fromMe = await h.waitForLog(/dropped \(from-me\)/)
+    expect(fromMe.level).to.equal('info')
+    // echo: a self-chat copy (is_from_me=0) of the reply just sent
+    await h.inject('+15550000010', 'echo me')
+    const reply = await h.waitFor(async () => (await h.sent()).find((s) => s.text === 'echo me'), 'the reply')
+    await h.inject('+15550000010', reply.text, ['--chat-id', String(reply.chat_id)])
+    const echo = await h.waitForLog(/dropped \(echo\)/)
+    expect(echo.level).to.equal('info')
+    await new Promise((r) => setTimeout(r, 300))
+    const texts = (await h.sent()).map((s) => s.text)
+    expect(texts).to.deep.equal(['first', 'typed by the owner', 'echo me'])
+    expect(h.countLogs(/dropped \(backlog\)/)).to.equal(1)
+    expect(h.findLog(/dropped \(backlog\) 2 messages/)).to.not.equal(undefined)
+  })
+
+  it('drops duplicates by guid across a restart (the dedupe set is persisted)', async () => {
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    await h.inject('+15550000020', 'one')
+    await h.inject('+15550000021', 'two')
+    await h.waitForSent(2)
+    expect(await h.stop()).to.equal(0)
+    // Rewind the persisted cursor to "from the beginning": imsg replays every row.
+    const file = path.join(h.dir, 'gateway', 'accounts', 'default', 'state.json')
+    const state = JSON.parse(fs.readFileSync(file, 'utf8')) as {cursor: number; seen: string[]}
+    expect(state.seen.length).to.be.greaterThanOrEqual(2)
+    fs.writeFileSync(file, JSON.stringify({...state, cursor: -1}))
+    h.start()
+    await h.ready()
+    await h.waitFor(() => h.countLogs(/dropped \(duplicate\)/) >= 2, 'two duplicate drops')
+    await h.inject('+15550000020', 'three')
+    const sent = await h.waitForSent(3)
+    expect(sent.map((s) => s.text)).to.deep.equal(['one', 'two', 'three'])
+  })
+})
