@@ -121,7 +121,10 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<TestSshd> 
         'PrintLastLog no',
         'AcceptEnv IMSG_SIM_*',
         `SetEnv ${Object.entries(setEnv)
-          .map(([k, v]) => `${k}=${v}`)
+          .map(([k, v]) => {
+            if (/["\n]/.test(v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`startSshd: unsupported env ${k}`)
+            return `"${k}=${v}"`
+          })
           .join(' ')}`,
         'Subsystem sftp internal-sftp',
         'LogLevel VERBOSE',

@@ -166,6 +166,18 @@ describe('ssh through a real sshd on loopback', function () {
       expect(fs.existsSync(marker)).to.equal(false)
     })
 
+    it('control: the naive `exec ssh host imsg "$@"` wrapper mangles text and runs embedded commands', async () => {
+      const naive = path.join(s.dir, 'scripts', 'naive')
+      fs.writeFileSync(naive, `#!/bin/sh\nexec ssh -F ${s.configFile} -T ${s.alias} ${echoArgv} "$@"\n`, {mode: 0o700})
+      const marker = path.join(s.remoteHome, 'pwned-naive')
+      const r = await execa(naive, ["it's", `$(touch ${marker})`], {reject: false})
+      expect(r.stdout).not.to.equal(JSON.stringify(["it's", `$(touch ${marker})`]))
+      const r2 = await execa(naive, ['$HOME', `x;touch ${marker}`], {reject: false})
+      expect(r2.stdout).not.to.include('$HOME')
+      expect(fs.existsSync(marker)).to.equal(true)
+      fs.rmSync(marker)
+    })
+
     it('passes stdin through unbuffered (rpc-style line exchange)', async () => {
       const cat = path.join(s.dir, 'line-echo')
       fs.writeFileSync(cat, `#!${process.execPath}\nrequire('readline').createInterface({input: process.stdin}).on('line', (l) => process.stdout.write(l + '\\n'))\n`, {mode: 0o755})
@@ -217,6 +229,16 @@ describe('ssh through a real sshd on loopback', function () {
     expect(fs.readdirSync(s.remoteHome)).to.deep.equal([])
   })
 
+  it('control: legacy scp (-O, remote shell) DOES run a hostile name, so the marker check above can fail', async () => {
+    const mac = path.join(s.dir, 'mac-legacy')
+    fs.mkdirSync(mac)
+    const n = 'semi;cd;touch pwned-legacy;.txt'
+    fs.writeFileSync(path.join(mac, n), 'x')
+    await execa('scp', ['-O', ...s.sshOptions, '--', `${s.alias}:${path.join(mac, n)}`, path.join(s.dir, 'legacy-out')], {reject: false})
+    expect(fs.existsSync(path.join(s.remoteHome, 'pwned-legacy'))).to.equal(true)
+    fs.rmSync(path.join(s.remoteHome, 'pwned-legacy'))
+  })
+
   it('fetchRemoteFile fails closed on a host key mismatch, naming known_hosts and the fingerprint', async () => {
     const key = hostKeyFromPublicLine(s.hostPublicKey)
     const other = path.join(s.dir, 'other_key2')
@@ -234,5 +256,21 @@ describe('ssh through a real sshd on loopback', function () {
     expect(err.code).to.equal('host_key_mismatch')
     expect(err.message).to.include('known_hosts').and.include(key.fingerprint).and.include(kh)
     expect(fs.existsSync(target)).to.equal(false)
+  })
+})
+
+describe('test sshd helper', function () {
+  this.timeout(60_000)
+  it('passes env (e.g. IMSG_SIM_* knobs) to remote sessions and keeps HOME in a temp dir', async function () {
+    if (sshdUnavailableReason()) this.skip()
+    const s = await startSshd({env: {IMSG_SIM_VERSION: '0.14.0', RC_SPACED: 'a b'}})
+    try {
+      const out = await runRemote({remoteHost: s.alias, sshOptions: s.sshOptions}, ['sh', '-c', 'printf "%s|%s|%s" "$IMSG_SIM_VERSION" "$RC_SPACED" "$HOME"'])
+      expect(out).to.equal(`0.14.0|a b|${s.remoteHome}`)
+      expect(s.remoteHome.startsWith(s.dir)).to.equal(true)
+    } finally {
+      await s.stop()
+    }
+    expect(fs.existsSync(s.dir)).to.equal(false)
   })
 })
