@@ -10,8 +10,8 @@ import {parseRemoteHost} from '../ssh/validate.js'
 import type {DoctorDeps, HostKeySummary, ProbeSummary} from './doctor.js'
 
 /** The doctor's collaborators from other areas: the imsg RPC client and the ssh library. */
-export function defaultDoctorDeps(): DoctorDeps {
-  return {probe: rpcProbe, hostKey: hostKeyState}
+export function defaultDoctorDeps(opts: {sshConfigFile?: string} = {}): DoctorDeps {
+  return {probe: rpcProbe, hostKey: (ctx, remoteHost) => hostKeyState(ctx, remoteHost, opts)}
 }
 
 /** Starts `imsg rpc` exactly as the gateway does (same cliPath, --db) and makes one read. */
@@ -50,13 +50,13 @@ export async function rpcProbe(ctx: Context, account: ResolvedAccount, timeoutMs
 }
 
 /** Host key of remoteHost against the known_hosts files ssh would use (never writes). */
-export async function hostKeyState(_ctx: Context, remoteHost: string): Promise<HostKeySummary> {
+export async function hostKeyState(ctx: Context, remoteHost: string, opts: {sshConfigFile?: string} = {}): Promise<HostKeySummary> {
   let host: string
   let port = 22
   let files: string[] = []
   try {
     host = parseRemoteHost(remoteHost).host
-    const c = await sshConfigFor(host, {home: _ctx.home})
+    const c = await sshConfigFor(host, {home: ctx.home, configFile: opts.sshConfigFile})
     host = c.raw.hostkeyalias?.[0] ?? (c.hostname || host)
     port = c.port || 22
     files = c.userKnownHostsFiles

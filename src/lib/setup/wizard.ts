@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type {Context} from '../context.js'
 import {expandHome} from '../context.js'
-import {resolveAccount} from '../config/accounts.js'
+import {resolveAccount, resolveAccounts} from '../config/accounts.js'
 import {DEFAULT_ACCOUNT_ID} from '../config/schema.js'
 import {ExitCode, RemoteclawError, UsageError} from '../errors.js'
 import {diagnoseAccount, type DoctorDeps, type DoctorReport} from '../permissions/doctor.js'
@@ -159,6 +159,12 @@ export function missingFlagsError(missing: string[], deployment: Deployment | un
 export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, deps: SetupDeps): Promise<SetupResult> {
   const det = await detectEnvironment(ctx)
   const ask = new Answers(io, Boolean(flags.yes))
+  io.note(
+    `Detected: ${det.platform === 'darwin' ? 'macOS' : det.platform}; ` +
+      `${det.imsg.found ? `imsg ${det.imsg.version ?? '(version unknown)'} at ${det.imsg.found}` : 'no imsg on PATH'}; ` +
+      `${det.config.exists ? `config ${det.config.path} (${det.accountIds.length === 0 ? 'no iMessage account' : `accounts: ${det.accountIds.join(', ')}`})` : 'no config yet'}; ` +
+      `${det.sshKeys.length > 0 ? `SSH keys: ${det.sshKeys.map((k) => path.basename(k)).join(', ')}` : 'no SSH key in ~/.ssh'}`,
+  )
 
   // 1. Deployment.
   const defDeployment: Deployment = det.platform === 'darwin' ? (det.imsg.found ? 'local' : 'bot-user') : 'remote'
@@ -189,6 +195,10 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
   }
   const prefix = nested ? ['channels', 'imessage', 'accounts', account] : ['channels', 'imessage']
   const keyPrefix = prefix.join('.')
+  // Re-running for an existing account: its current values are the defaults.
+  const existing = resolveAccounts(det.config.config, ctx).accounts.find((a) => a.id === account && a.keyPrefix === keyPrefix)
+  const existingRemote = existing?.remoteHost?.includes('@') ? {user: existing.remoteHost.split('@')[0]!, host: existing.remoteHost.split('@').slice(1).join('@')} : undefined
+  const existingLocalCli = existing && !existing.remoteHost && existing.cliPath !== 'imsg' ? existing.cliPath : undefined
 
   // 3. Deployment-specific answers.
   let cliPath: string | undefined
@@ -198,7 +208,7 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
     cliPath = await ask.input(
       {flag: '--cli-path', message: 'Path to imsg'},
       flags.cliPath,
-      det.imsg.found,
+      existingLocalCli ?? det.imsg.found,
       validateLocalPath('imsg path'),
     )
     dbPath = flags.dbPath ?? path.join(ctx.home, 'Library/Messages/chat.db')
@@ -206,9 +216,9 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
     const host =
       flow === 'bot-user'
         ? validateHost(flags.host ?? 'localhost')
-        : await ask.input({flag: '--host', message: 'Host name of the Mac (e.g. mac-mini.tailnet-1234.ts.net, or an ~/.ssh/config alias)'}, flags.host, undefined, validateHost)
+        : await ask.input({flag: '--host', message: 'Host name of the Mac (e.g. mac-mini.tailnet-1234.ts.net, or an ~/.ssh/config alias)'}, flags.host, existingRemote?.host, validateHost)
     const resolved = host ? await sshResolve(ctx, host) : undefined
-    const userDefault = flow === 'remote' && resolved?.isAlias && resolved.user ? resolved.user : undefined
+    const userDefault = existingRemote?.user ?? (flow === 'remote' && resolved?.isAlias && resolved.user ? resolved.user : undefined)
     const user = await ask.input(
       {flag: '--ssh-user', message: flow === 'bot-user' ? 'macOS user name of the bot user' : 'SSH user on the Mac (the user signed in to Messages)'},
       flags.sshUser,
@@ -226,6 +236,14 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
     const identityFile = flags.identityFile ? expandHome(flags.identityFile, ctx.home) : undefined
     const knownHosts = expandHome(flags.knownHosts ?? path.join(ctx.home, '.ssh', 'known_hosts'), ctx.home)
     cliPath = expandHome(flags.cliPath ?? path.join(ctx.stateDir, 'scripts', `imsg-${account}`), ctx.home)
+    if (!identityFile && det.sshKeys.length === 0) {
+      io.note(`No SSH key in ${path.join(ctx.home, '.ssh')}: create one with ssh-keygen -t ed25519, then install it on the Mac with ssh-copy-id.`)
+    }
+    if (port !== undefined && port !== 22 && !resolved?.isAlias) {
+      io.note(
+        `Note: remoteHost (used by scp for attachments) cannot carry port ${port}; add a Host alias with "Port ${port}" to ~/.ssh/config and pass the alias as --host.`,
+      )
+    }
     if (user && host && remoteImsg) {
       ssh = {user, host, port, remoteImsg, identityFile, knownHosts: knownHosts, resolved}
       dbPath = flags.dbPath ?? `/Users/${user}/Library/Messages/chat.db`

@@ -6,7 +6,7 @@ import {createContext, type Context} from '../../../src/lib/context.js'
 import {resolveAccount} from '../../../src/lib/config/accounts.js'
 import {configSchema} from '../../../src/lib/config/schema.js'
 import {createLogger} from '../../../src/lib/log.js'
-import {rpcProbe} from '../../../src/lib/permissions/deps.js'
+import {hostKeyState, rpcProbe} from '../../../src/lib/permissions/deps.js'
 import {diagnoseAccount, type DoctorReport} from '../../../src/lib/permissions/doctor.js'
 import {inspectWrapper} from '../../../src/lib/permissions/process-context.js'
 import {renderWrapper, writeWrapper} from '../../../src/lib/ssh/wrapper.js'
@@ -125,5 +125,34 @@ describe('permissions doctor through an SSH wrapper', function () {
     expect(v.status).to.equal('fail')
     expect(v.message).to.include('SSH to')
     expect(r.exitCode).to.equal(6)
+  })
+
+  it('remoteHost: reachable with a trusted, unknown or changed host key', async () => {
+    const trusted = await hostKeyState(ctx, `${sshd.user}@${sshd.alias}`, {sshConfigFile: sshd.configFile})
+    expect(trusted.state).to.equal('trusted')
+    const cfgText = fs.readFileSync(sshd.configFile, 'utf8')
+    const emptyKh = path.join(tmp.dir, 'kh-empty')
+    fs.writeFileSync(emptyKh, '')
+    const unknownCfg = path.join(tmp.dir, 'ssh_config_unknown')
+    fs.writeFileSync(unknownCfg, cfgText.replace(sshd.knownHostsFile, emptyKh))
+    const unknown = await hostKeyState(ctx, `${sshd.user}@${sshd.alias}`, {sshConfigFile: unknownCfg})
+    expect(unknown.state).to.equal('unknown')
+    expect(unknown.message).to.include('SHA256:')
+    const other = path.join(tmp.dir, 'otherkey')
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other])
+    const changedKh = path.join(tmp.dir, 'kh-changed')
+    fs.writeFileSync(changedKh, `[127.0.0.1]:${sshd.port} ${fs.readFileSync(other + '.pub', 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}\n`)
+    const changedCfg = path.join(tmp.dir, 'ssh_config_changed')
+    fs.writeFileSync(changedCfg, cfgText.replace(sshd.knownHostsFile, changedKh))
+    const changed = await hostKeyState(ctx, `${sshd.user}@${sshd.alias}`, {sshConfigFile: changedCfg})
+    expect(changed.state).to.equal('mismatch')
+    expect(fs.readFileSync(changedKh, 'utf8')).to.include('[127.0.0.1]')
+
+    // The doctor turns these into its remote_host check.
+    const config = configSchema.parse({channels: {imessage: {cliPath: await wrapperFor('ok', {}), remoteHost: `${sshd.user}@${sshd.alias}`, groupPolicy: 'disabled'}}})
+    const account = resolveAccount(config, undefined, ctx)
+    const r = await diagnoseAccount(ctx, config, account, {}, {hostKey: (c, h) => hostKeyState(c, h, {sshConfigFile: changedCfg})})
+    expect(check(r, 'remote_host')).to.include({status: 'fail', severity: 'unhealthy'})
+    expect(r.exitCode).to.equal(5)
   })
 })
