@@ -134,6 +134,7 @@ export async function sendMessage(o: SendMessageOptions): Promise<SendMessageRes
       log: o.ctx.log,
       remoteHost: account.remoteHost,
     })
+  let timedOut = false
   try {
     const steps: Array<{kind: 'text' | 'file'; run: () => Promise<SendResult>; extra: Partial<SentPart>}> = [
       ...chunks.map((c) => ({kind: 'text' as const, run: () => client.send({...base, text: c}), extra: {length: c.length}})),
@@ -147,6 +148,7 @@ export async function sendMessage(o: SendMessageOptions): Promise<SendMessageRes
         const e = error instanceof ImsgError ? error : undefined
         const where = total > 1 ? ` (part ${i + 1} of ${total}; ${parts.length} sent before it${i + 1 < total ? `, ${total - i - 1} not attempted` : ''})` : ''
         const retrySafe = e?.retrySafe ?? false
+        timedOut = e?.code === 'imsg_timeout'
         let msg: string
         if (e?.code === 'imsg_delivery_unknown') {
           const detail = e.data && typeof e.data === 'object' ? (e.data as {detail?: unknown}).detail : e.data
@@ -169,7 +171,8 @@ export async function sendMessage(o: SendMessageOptions): Promise<SendMessageRes
       o.onPart?.(p, total)
     }
   } finally {
-    if (!o.client) await client.close()
+    // A child that did not answer gets less grace: it is probably hung.
+    if (!o.client) await client.close(timedOut ? {graceMs: 500} : {})
     await prepared?.cleanup?.()
   }
   return {
