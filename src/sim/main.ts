@@ -18,7 +18,7 @@ interface Args {
 }
 
 const BOOLEAN_FLAGS = new Set(['json', 'j', 'json-output', 'jsonOutput', 'help', 'h', 'version', 'V', 'v', 'verbose',
-  'attachment-missing', 'from-me', 'read', 'remove-reaction'])
+  'attachment-missing', 'from-me', 'read', 'remove-reaction', 'batch'])
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = []
@@ -230,96 +230,198 @@ export function parseDuration(s: string): number {
   return Number(m[1]) * mult
 }
 
-async function inject(a: Args): Promise<number> {
-  const from = flag(a, 'from')
-  const fromMe = has(a, 'from-me')
-  if (!from && !fromMe) fail('Missing option: --from <handle> (or --from-me)')
-  const service = flag(a, 'service') ?? 'iMessage'
-  const count = Math.max(1, Number.parseInt(flag(a, 'count') ?? '1', 10) || 1)
-  const rate = flag(a, 'rate') !== undefined ? Number(flag(a, 'rate')) : undefined
-  const agoMs = flag(a, 'ago') !== undefined ? parseDuration(flag(a, 'ago')!) : 0
-  const textTemplate = flag(a, 'text') ?? (count > 1 ? 'message {i}' : '')
-  const reaction = flag(a, 'reaction')
-  const target = flag(a, 'target')
-  if (reaction !== undefined) {
-    if (!REACTION_TYPES.includes(reaction)) fail(`Invalid value for --reaction: ${reaction} (${REACTION_TYPES.join('|')})`)
-    if (!target) fail('Missing option: --target <message guid> (with --reaction)')
-  }
-  const dbPath = dbPathOf(a)
-  const db = openForWrite(dbPath)
-  const w = new Writer(db, localAccount(process.env))
+/** One inbound (or --from-me) row as `inject` flags or a `--batch` JSON line describe it. */
+interface InjectSpec {
+  from?: string
+  fromMe: boolean
+  text?: string
+  chatId?: number
+  group?: string
+  participants: string[]
+  chatIdentifier?: string
+  service: string
+  attachments: string[]
+  attachmentMissing: boolean
+  agoMs: number
+  guid?: string
+  replyTo?: string
+  reaction?: string
+  target?: string
+  removeReaction: boolean
+  read: boolean
+}
 
-  const resolveChat = db.transaction((): {chatId: number; handleRowId: number; group: boolean} => {
-    const chatIdRaw = flag(a, 'chat-id')
-    const groupName = flag(a, 'group')
-    const identifier = flag(a, 'chat-identifier')
-    const participants = (flag(a, 'participants') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+function specFromArgs(a: Args): InjectSpec {
+  const chatIdRaw = flag(a, 'chat-id')
+  return {
+    from: flag(a, 'from'),
+    fromMe: has(a, 'from-me'),
+    text: flag(a, 'text'),
+    chatId: chatIdRaw === undefined ? undefined : Number.parseInt(chatIdRaw, 10),
+    group: flag(a, 'group'),
+    participants: (flag(a, 'participants') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    chatIdentifier: flag(a, 'chat-identifier'),
+    service: flag(a, 'service') ?? 'iMessage',
+    attachments: a.flags.get('attachment') ?? [],
+    attachmentMissing: has(a, 'attachment-missing'),
+    agoMs: flag(a, 'ago') !== undefined ? parseDuration(flag(a, 'ago')!) : 0,
+    guid: flag(a, 'guid'),
+    replyTo: flag(a, 'reply-to'),
+    reaction: flag(a, 'reaction'),
+    target: flag(a, 'target'),
+    removeReaction: has(a, 'remove-reaction'),
+    read: has(a, 'read'),
+  }
+}
+
+function specFromJson(o: Record<string, unknown>): InjectSpec {
+  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined)
+  const list = (k: string) => (Array.isArray(o[k]) ? (o[k] as unknown[]).map(String)
+    : typeof o[k] === 'string' ? (o[k] as string).split(',').map((s) => s.trim()).filter(Boolean) : [])
+  const ago = o.ago
+  return {
+    from: str('from'),
+    fromMe: o.from_me === true,
+    text: str('text'),
+    chatId: typeof o.chat_id === 'number' ? o.chat_id : undefined,
+    group: str('group'),
+    participants: list('participants'),
+    chatIdentifier: str('chat_identifier'),
+    service: str('service') ?? 'iMessage',
+    attachments: list('attachments').concat(list('attachment')),
+    attachmentMissing: o.attachment_missing === true,
+    agoMs: typeof ago === 'number' ? ago : typeof ago === 'string' ? parseDuration(ago) : 0,
+    guid: str('guid'),
+    replyTo: str('reply_to'),
+    reaction: str('reaction'),
+    target: str('target'),
+    removeReaction: o.remove_reaction === true,
+    read: o.read === true,
+  }
+}
+
+function checkSpec(sp: InjectSpec, where: string): void {
+  if (!sp.from && !sp.fromMe) fail(`${where}Missing option: --from <handle> (or --from-me)`)
+  if (sp.chatId !== undefined && !Number.isInteger(sp.chatId)) fail(`${where}Invalid value for --chat-id`)
+  if (sp.reaction !== undefined) {
+    if (!REACTION_TYPES.includes(sp.reaction)) fail(`${where}Invalid value for --reaction: ${sp.reaction} (${REACTION_TYPES.join('|')})`)
+    if (!sp.target) fail(`${where}Missing option: --target <message guid> (with --reaction)`)
+  }
+}
+
+class Injector {
+  private readonly w: Writer
+  constructor(private readonly db: ReturnType<typeof openForWrite>) {
+    this.w = new Writer(db, localAccount(process.env))
+  }
+
+  /** Finds or creates the chat the way Messages would; call inside a transaction. */
+  chat(sp: InjectSpec): {chatId: number; handleRowId: number; group: boolean} {
+    const {w, db} = this
+    const from = sp.from
+    const service = sp.service
     const handleRowId = from ? w.handle(from, service) : 0
-    if (chatIdRaw !== undefined) {
-      const chatId = Number.parseInt(chatIdRaw, 10)
-      const row = db.prepare('SELECT ROWID AS id, guid, service_name FROM chat WHERE ROWID = ?').get(chatId) as
-        {id: number; guid: string; service_name: string} | undefined
-      if (!row) fail(`unknown chat_id ${chatIdRaw}`)
+    const members = [...new Set([...(from ? [from] : []), ...sp.participants])]
+    if (sp.chatId !== undefined) {
+      const row = db.prepare('SELECT ROWID AS id, guid, service_name FROM chat WHERE ROWID = ?').get(sp.chatId) as
+        {id: number; guid: string; service_name: string | null} | undefined
+      if (!row) fail(`unknown chat_id ${sp.chatId}`)
       const group = row.guid.includes(';+;')
-      if (from && group) w.addParticipants(chatId, [from], row.service_name ?? service)
-      return {chatId, handleRowId, group}
+      if (from && group) w.addParticipants(row.id, [from], row.service_name ?? service)
+      return {chatId: row.id, handleRowId, group}
     }
-    if (groupName !== undefined) {
+    if (sp.group !== undefined) {
       const existing = db.prepare(`SELECT ROWID AS id FROM chat WHERE display_name = ? AND guid LIKE '%;+;%'
-        ORDER BY ROWID DESC LIMIT 1`).get(groupName) as {id: number} | undefined
-      const members = [...new Set([...(from ? [from] : []), ...participants])]
-      const chatId = existing?.id ?? w.groupChat(groupName, members, service)
+        ORDER BY ROWID DESC LIMIT 1`).get(sp.group) as {id: number} | undefined
+      const chatId = existing?.id ?? w.groupChat(sp.group, members, service)
       if (existing) w.addParticipants(chatId, members, service)
       return {chatId, handleRowId, group: true}
     }
-    if (identifier !== undefined) {
+    if (sp.chatIdentifier !== undefined) {
       const existing = db.prepare('SELECT ROWID AS id, guid FROM chat WHERE chat_identifier = ? ORDER BY ROWID DESC LIMIT 1')
-        .get(identifier) as {id: number; guid: string} | undefined
+        .get(sp.chatIdentifier) as {id: number; guid: string} | undefined
       if (existing) return {chatId: existing.id, handleRowId, group: existing.guid.includes(';+;')}
-      if (identifier.startsWith('chat')) {
-        const members = [...new Set([...(from ? [from] : []), ...participants])]
-        return {chatId: w.groupChat(null, members, service, identifier), handleRowId, group: true}
+      if (sp.chatIdentifier.startsWith('chat')) {
+        return {chatId: w.groupChat(null, members, service, sp.chatIdentifier), handleRowId, group: true}
       }
-      return {chatId: w.directChat(identifier, service), handleRowId: w.handle(identifier, service), group: false}
+      return {chatId: w.directChat(sp.chatIdentifier, service), handleRowId: w.handle(sp.chatIdentifier, service), group: false}
     }
     if (!from) fail('--from-me needs a chat: --chat-id, --group or --chat-identifier')
     return {chatId: w.directChat(from, service), handleRowId, group: false}
-  })
-  const {chatId, handleRowId, group} = resolveChat()
+  }
 
-  const attachments: AttachmentSpec[] = (a.flags.get('attachment') ?? []).map((p) => attachmentFor(p))
-  if (has(a, 'attachment-missing')) attachments.push(missingAttachment())
-  const baseGuid = flag(a, 'guid')
-  const replyTo = flag(a, 'reply-to')
-  const now = Date.now()
-  const insertOne = (i: number) => {
-    let text: string | null = textTemplate.replaceAll('{i}', String(i))
+  /** Inserts row number i (1-based, for the `{i}` text template) of spec; call inside a transaction. */
+  insert(sp: InjectSpec, c: {chatId: number; handleRowId: number; group: boolean}, i: number, count: number,
+    now: number): {id: number; guid: string; chat_id: number} {
+    const attachments: AttachmentSpec[] = sp.attachments.map((p) => attachmentFor(p))
+    if (sp.attachmentMissing) attachments.push(missingAttachment())
+    let text: string | null = (sp.text ?? (count > 1 ? 'message {i}' : '')).replaceAll('{i}', String(i))
     if (text === '' && attachments.length > 0) text = '\ufffc'
     let associatedGuid: string | undefined
     let associatedType: number | undefined
-    if (reaction !== undefined) {
-      const idx = REACTION_TYPES.indexOf(reaction)
-      associatedType = (has(a, 'remove-reaction') ? 3000 : 2000) + idx
-      associatedGuid = `p:0/${target}`
-      if (!flag(a, 'text')) text = `${has(a, 'remove-reaction') ? 'Removed a' : 'Reacted'} ${reaction} to a message`
+    if (sp.reaction !== undefined) {
+      associatedType = (sp.removeReaction ? 3000 : 2000) + REACTION_TYPES.indexOf(sp.reaction)
+      associatedGuid = `p:0/${sp.target}`
+      if (sp.text === undefined) text = `${sp.removeReaction ? 'Removed a' : 'Reacted'} ${sp.reaction} to a message`
     }
-    const r = w.insertMessage({
-      chatIds: [chatId],
+    const r = this.w.insertMessage({
+      chatIds: [c.chatId],
       text,
-      handleRowId: fromMe && group ? 0 : handleRowId,
-      service,
-      isFromMe: fromMe,
-      dateMs: now - agoMs,
-      guid: baseGuid !== undefined ? (count > 1 ? `${baseGuid}-${i}` : baseGuid) : undefined,
+      handleRowId: sp.fromMe && c.group ? 0 : c.handleRowId,
+      service: sp.service,
+      isFromMe: sp.fromMe,
+      dateMs: now - sp.agoMs,
+      guid: sp.guid !== undefined ? (count > 1 ? `${sp.guid}-${i}` : sp.guid) : undefined,
       associatedGuid,
       associatedType,
-      threadOriginatorGuid: replyTo,
+      threadOriginatorGuid: sp.replyTo,
       attachments,
     })
-    if (has(a, 'read') && !fromMe) db.prepare('UPDATE message SET is_read = 1, date_read = date WHERE ROWID = ?').run(r.id)
-    return r
+    if (sp.read && !sp.fromMe) this.db.prepare('UPDATE message SET is_read = 1, date_read = date WHERE ROWID = ?').run(r.id)
+    return {...r, chat_id: c.chatId}
   }
+}
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+async function inject(a: Args): Promise<number> {
+  const dbPath = dbPathOf(a)
+  if (has(a, 'batch')) {
+    // JSON lines on stdin, all inserted in one transaction
+    const specs = (await readStdin()).split('\n').map((l, n) => [l.trim(), n + 1] as const).filter(([l]) => l !== '')
+      .map(([l, n]) => {
+        let o: unknown
+        try {
+          o = JSON.parse(l)
+        } catch {
+          fail(`line ${n}: not JSON: ${l.slice(0, 80)}`)
+        }
+        if (!o || typeof o !== 'object' || Array.isArray(o)) fail(`line ${n}: expected a JSON object`)
+        const sp = specFromJson(o as Record<string, unknown>)
+        checkSpec(sp, `line ${n}: `)
+        return sp
+      })
+    const db = openForWrite(dbPath)
+    const inj = new Injector(db)
+    const now = Date.now()
+    const rows = db.transaction(() => specs.map((sp) => inj.insert(sp, inj.chat(sp), 1, 1, now)))()
+    db.close()
+    if (wantsJson(a)) out(JSON.stringify(rows))
+    else out(`injected ${rows.length} messages${rows.length ? ` ${rows[0]!.id}..${rows[rows.length - 1]!.id}` : ''}`)
+    return 0
+  }
+  const sp = specFromArgs(a)
+  checkSpec(sp, '')
+  const count = Math.max(1, Number.parseInt(flag(a, 'count') ?? '1', 10) || 1)
+  const rate = flag(a, 'rate') !== undefined ? Number(flag(a, 'rate')) : undefined
+  const db = openForWrite(dbPath)
+  const inj = new Injector(db)
+  const chat = db.transaction(() => inj.chat(sp))()
+  const now = Date.now()
   const results: Array<{id: number; guid: string}> = []
   if (rate !== undefined && rate > 0 && count > 1) {
     // paced: a small transaction every ~10 ms, on schedule by elapsed time, so a watcher sees a steady stream
@@ -329,19 +431,20 @@ async function inject(a: Args): Promise<number> {
       const due = Math.min(count, Math.floor(((Date.now() - t0) / 1000) * rate) + 1)
       if (due >= i) {
         db.transaction(() => {
-          while (i <= due) results.push(insertOne(i++))
+          while (i <= due) results.push(inj.insert(sp, chat, i++, count, Date.now()))
         })()
       }
       if (i <= count) await new Promise((r) => setTimeout(r, 10))
     }
   } else {
     db.transaction(() => {
-      for (let i = 1; i <= count; i++) results.push(insertOne(i))
+      for (let i = 1; i <= count; i++) results.push(inj.insert(sp, chat, i, count, now))
     })()
   }
   db.close()
   const first = results[0]!
   const last = results[results.length - 1]!
+  const chatId = chat.chatId
   if (wantsJson(a)) {
     out(JSON.stringify(count === 1 ? {id: first.id, guid: first.guid, chat_id: chatId}
       : {count, first_id: first.id, last_id: last.id, chat_id: chatId}))

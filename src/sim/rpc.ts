@@ -148,6 +148,8 @@ class Server {
       } else {
         this.openDb()
       }
+      // the client went away: imsg would die of SIGPIPE
+      process.stdout.on('error', () => process.exit(0))
       if (this.hang && truthy(this.env.IMSG_SIM_IGNORE_SIGTERM)) process.on('SIGTERM', () => {})
       this.readStdin()
     })

@@ -106,6 +106,13 @@ export function performSend(
   if (!writer) return {chatGuid, service}
 
   const text = p.text !== undefined && p.text !== '' ? p.text : attachment ? '\ufffc' : ''
+  if (truthy(env.IMSG_SIM_GHOST_ROW) && peer === undefined) {
+    // Messages accepted a chat send but wrote an empty outgoing row joined to no chat (§4.5, §8.5)
+    const ghost = writer.db.transaction(() => writer.insertMessage({
+      chatIds: [], text: '', handleRowId: writer.handle(chatGuid, service), service, isFromMe: true, dateMs: deps.now(),
+    }))()
+    throw internalError(`AppleScript failed: Messages accepted the chat send but wrote an unjoined empty outgoing row (${ghost.id}); delivery to the target chat was not confirmed`)
+  }
   const written = writer.db.transaction(() => {
     if (peer !== undefined) {
       chatRowId = writer.directChat(peer, service)
