@@ -51,6 +51,12 @@ export interface ResolvedAccount {
   outboundPerMinute: number
   /** Where the account's keys live, for messages that name a key: "channels.imessage" or "channels.imessage.accounts.<id>". */
   keyPrefix: string
+  /**
+   * Collections this account inherits from the channel (set there, not overridden by the account), with the
+   * channel prefix: an admit command must extend the channel's map/list, since an account-level one would
+   * replace (hide) it. Absent for single-account configs, where keyPrefix is already the channel.
+   */
+  inheritedFrom?: Partial<Record<'groups' | 'allowFrom' | 'groupAllowFrom', string>>
 }
 
 export interface ResolvedAccounts {
@@ -139,6 +145,9 @@ export function resolveAccounts(config: RemoteclawConfig, ctx: {home: string}): 
       }
     }
     const account = resolveOne(id, channel, override, config, ctx.home, `${base}.accounts.${id}`)
+    for (const key of ['groups', 'allowFrom', 'groupAllowFrom'] as const) {
+      if (override[key] === undefined && channel[key] !== undefined) (account.inheritedFrom ??= {})[key] = base
+    }
     // The channel switch turns every account off; an account's own `enabled` cannot re-enable it.
     if (channel.enabled === false) account.enabled = false
     return account

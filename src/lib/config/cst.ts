@@ -167,6 +167,7 @@ function describeNode(node: JsonValueNode): string {
  */
 export function cstSet(root: JsonObjectNode, segs: readonly PathSegment[], value: unknown): void {
   if (segs.length === 0) throw new UsageError('cannot set the whole config', {fix: 'Name a key path, e.g. channels.imessage.enabled'})
+  const unquoted = prefersUnquotedKeys(root)
   let cur: JsonValueNode = root
   for (let d = 0; d < segs.length; d++) {
     const s = segs[d]!
@@ -175,11 +176,8 @@ export function cstSet(root: JsonObjectNode, segs: readonly PathSegment[], value
     const fresh = (): unknown => (last ? value : typeof nextSeg === 'number' ? [] : {})
     if (cur instanceof JsonObjectNode) {
       const key = String(s)
-      if (last) {
-        cur.set(key, value as never)
-        return
-      }
-      if (!cur.has(key)) cur.set(key, fresh() as never)
+      if (last || !cur.has(key)) put(cur, key, fresh(), unquoted)
+      if (last) return
       cur = cur.get(key)
     } else if (cur instanceof JsonArrayNode) {
       const i = asIndex(s)
@@ -191,13 +189,73 @@ export function cstSet(root: JsonObjectNode, segs: readonly PathSegment[], value
           fix: `Use index ${len} to append, or an index below ${len} to replace.`,
         })
       }
-      if (i === len) cur.push(fresh() as never)
-      else if (last) cur.set(i, value as never)
+      if (i === len || last) put(cur, i, fresh(), unquoted)
       if (last) return
       cur = cur.get(i)
     } else {
       throw cannotDescend(segs, d, describeNode(cur))
     }
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+/** The file's key style: unquoted (`dmPolicy:`) unless most identifier-like keys are quoted. */
+function prefersUnquotedKeys(root: JsonObjectNode): boolean {
+  let bare = 0
+  let quoted = 0
+  const visit = (n: JsonValueNode) => {
+    if (n instanceof JsonObjectNode) {
+      for (const p of n.properties) {
+        if (p.key instanceof JsonIdentifierNode) bare++
+        else if (IDENTIFIER.test(String(p.key.toJSON()))) quoted++
+        visit(p.value)
+      }
+    } else if (n instanceof JsonArrayNode) n.elements.forEach(visit)
+  }
+  visit(root)
+  return bare >= quoted
+}
+
+function identifierKey(name: string): JsonIdentifierNode {
+  const token = new JsonTokenNode({type: JsonTokenType.IDENTIFIER, value: name})
+  return new JsonIdentifierNode({token, children: [token]})
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/**
+ * Writes a value into an object key or array slot. New keys follow the file's quoting style,
+ * also inside new objects (built entry by entry for that reason); an existing key is updated in
+ * place so its surrounding comments and layout stay.
+ */
+function put(container: JsonObjectNode | JsonArrayNode, at: string | number, value: unknown, unquoted: boolean): void {
+  const composite = (isPlainObject(value) && Object.keys(value).length > 0) || (Array.isArray(value) && value.some((v) => isPlainObject(v)))
+  if (container instanceof JsonObjectNode) {
+    const key = String(at)
+    if (container.has(key) || !composite) {
+      container.set(container.has(key) || !unquoted || !IDENTIFIER.test(key) ? key : identifierKey(key), value as never)
+      return
+    }
+    container.set(unquoted && IDENTIFIER.test(key) ? identifierKey(key) : key, (Array.isArray(value) ? [] : {}) as never)
+    fill(container.get(key) as JsonObjectNode | JsonArrayNode, value, unquoted)
+    return
+  }
+  const i = at as number
+  if (i < container.elements.length || !composite) {
+    if (i < container.elements.length) container.set(i, value as never)
+    else container.push(value as never)
+    return
+  }
+  container.push((Array.isArray(value) ? [] : {}) as never)
+  fill(container.get(i) as JsonObjectNode | JsonArrayNode, value, unquoted)
+}
+
+function fill(node: JsonObjectNode | JsonArrayNode, value: unknown, unquoted: boolean): void {
+  if (node instanceof JsonObjectNode && isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) put(node, k, v, unquoted)
+  } else if (node instanceof JsonArrayNode && Array.isArray(value)) {
+    value.forEach((v, i) => put(node, i, v, unquoted))
   }
 }
 
