@@ -1,4 +1,6 @@
+import {randomBytes} from 'node:crypto'
 import fsp from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import type {ResolvedAccount} from '../config/accounts.js'
 import {expandHome, type Context} from '../context.js'
@@ -16,6 +18,12 @@ export interface PreparedOutboundFile {
   /** Removes the staged copy (no-op locally). Safe to call twice; never throws (logs instead). */
   cleanup(): Promise<void>
 }
+
+/**
+ * What prepareOutboundFile needs from the Context. Only `log` is required so send paths that
+ * carry a partial context can call it; home/env/random default to the process's.
+ */
+export type OutboundContext = Pick<Context, 'log'> & Partial<Pick<Context, 'home' | 'env' | 'random'>>
 
 /** Staging folder on the Mac, under the bot user's home, owner-only. */
 export const REMOTE_STAGING_DIR = '.remoteclaw-staging'
@@ -49,12 +57,12 @@ export function stagedName(localPath: string): string {
  * Callers send `path`, then call cleanup().
  */
 export async function prepareOutboundFile(
-  ctx: Context,
+  ctx: OutboundContext,
   account: ResolvedAccount,
   localPath: string,
   opts: {sshOptions?: string[]} = {},
 ): Promise<PreparedOutboundFile> {
-  const file = path.resolve(expandHome(localPath, ctx.home))
+  const file = path.resolve(expandHome(localPath, ctx.home ?? os.homedir()))
   let st
   try {
     st = await fsp.stat(file)
@@ -68,11 +76,11 @@ export async function prepareOutboundFile(
       fix: `Send a smaller file, or raise the cap: remoteclaw config set ${account.keyPrefix}.mediaMaxMb <MB>`,
     })
   }
-  const remote = await resolveRemoteMac(ctx, account, opts.sshOptions)
+  const remote = await resolveRemoteMac({env: ctx.env ?? process.env}, account, opts.sshOptions)
   if (!remote) return {path: file, remote: false, cleanup: async () => {}}
 
   const target = {remoteHost: remote.remoteHost, sshOptions: remote.sshOptions}
-  const uuid = uuidFrom(ctx.random(16))
+  const uuid = uuidFrom((ctx.random ?? randomBytes)(16))
   const dir = (await runRemote(target, ['sh', '-c', STAGE_SCRIPT, 'sh', uuid])).trim()
   if (!dir.startsWith('/') || dir.includes('\n') || !dir.endsWith(`/${REMOTE_STAGING_DIR}/${uuid}`)) {
     throw new RemoteclawError(`unexpected staging directory from ${remote.remoteHost}: ${JSON.stringify(dir.slice(0, 200))}`, {
