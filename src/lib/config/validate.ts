@@ -133,7 +133,9 @@ function schemaIssues(data: unknown, out: Collector): RemoteclawConfig | undefin
       fix = `remoteclaw config set ${shellQuote(p)} ${guess ?? options[0]}`
     } else if (issue.code === 'invalid_type') {
       message = issue.received === 'undefined' ? `is required (${issue.expected})` : `must be ${issue.expected}, not ${issue.received}`
-      if (segs.length > 0) fix = `Set a ${issue.expected}: remoteclaw config set ${shellQuote(p)} <value>`
+      if (segs.length > 0 && issue.expected === 'array') {
+        fix = `Lists are written as JSON5: remoteclaw config set ${shellQuote(p)} '["a", "b"]'   (or add one item: remoteclaw config set ${shellQuote(`${p}[0]`)} a)`
+      } else if (segs.length > 0) fix = `Set a ${issue.expected}: remoteclaw config set ${shellQuote(p)} <value>`
     } else if (segs.length > 0) {
       fix = `Change the value: remoteclaw config set ${shellQuote(p)} <value>`
     }

@@ -103,6 +103,23 @@ describe('config store (lossless, validated, atomic writes)', () => {
     expect(after).to.contain('      cliPath: "~/bin/imsg-bot", // SSH wrapper\n')
   })
 
+  it('new keys follow the file style: unquoted in an unquoted file, quoted in a JSON file', async () => {
+    write(COMMENTED)
+    await setConfigValue(ctx, 'channels.imessage.accounts.bot', '{cliPath: "/x", groups: {"7": {}}}')
+    expect(read()).to.match(/ {6}accounts: \{\n {8}bot: \{\n {10}cliPath: ['"]\/x['"],/)
+    write('{\n  "channels": {\n    "imessage": {\n      "enabled": true\n    }\n  }\n}\n')
+    await setConfigValue(ctx, 'channels.imessage.region', 'GB')
+    const text = read()
+    expect(text).to.contain('"region": "GB"')
+    expect(JSON.parse(text)).to.deep.equal({channels: {imessage: {enabled: true, region: 'GB'}}})
+  })
+
+  it('a scalar where a list belongs is refused with a hint on list syntax', async () => {
+    const e = await rejection(setConfigValue(ctx, 'channels.imessage.allowFrom', '+15551234567'))
+    expect(e.exitCode).to.equal(2)
+    expect(e.fix).to.contain(`'["a", "b"]'`).and.contain('channels.imessage.allowFrom[0]')
+  })
+
   it('creates intermediate objects and arrays, appends at index == length, refuses beyond', async () => {
     write(COMMENTED)
     await setConfigValue(ctx, 'agents.list[1]', '{id: "helper"}')
