@@ -182,11 +182,12 @@ function accountSegs(channelSegs: PathSegment[], id: string | undefined): PathSe
 function checkSemantics(config: RemoteclawConfig, out: Collector, home: string): void {
   const legacy = config.imessage !== undefined
   if (legacy && config.channels?.imessage) {
+    // An error, not a warning: channels.imessage would win and every legacy key would silently stop applying.
     out.add(
-      'warning',
+      'error',
       ['imessage'],
-      'top-level "imessage" is ignored because channels.imessage exists',
-      'Move the keys you still need into channels.imessage, then: remoteclaw config unset imessage',
+      'both the legacy top-level "imessage" and channels.imessage exist; channels.imessage would win and imessage.* would be ignored',
+      'Run `remoteclaw config migrate` before setting channels.imessage.* keys; in a file that already has both, move the keys you need into channels.imessage, then: remoteclaw config unset imessage',
     )
   } else if (legacy) {
     out.add(

@@ -98,6 +98,10 @@ describe('config validation', () => {
     expect(legacy.warnings[0]!.path).to.equal('imessage')
     expect(legacy.warnings[0]!.fix).to.contain('remoteclaw config migrate')
 
+    const both = check('{imessage: {cliPath: "/a"}, channels: {imessage: {dmPolicy: "pairing"}}}')
+    expect(both.errors.map((e) => e.path)).to.deep.equal(['imessage'])
+    expect(both.errors[0]!.fix).to.contain('remoteclaw config migrate')
+
     const noGroups = check('{channels: {imessage: {groupPolicy: "allowlist"}}}')
     expect(noGroups.errors).to.deep.equal([])
     expect(noGroups.warnings).to.have.length(1)
