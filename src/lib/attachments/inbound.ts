@@ -156,6 +156,11 @@ export async function resolveInboundAttachments(
       items.push(item)
     } catch (error) {
       const e = error as RemoteclawError
+      if (e.code === 'remote_file_missing') {
+        log.info('attachment file does not exist on the Mac', {name, path: sourcePath})
+        notes.push(`attachment missing (file not found): ${name}`)
+        continue
+      }
       if (e.code === 'host_key_mismatch' || e.code === 'host_key_unknown') hostKeyFailed = true
       log.error(`attachment fetch failed: ${e.message}`, {name, fix: e.fix, code: e.code})
       notes.push(`attachment could not be fetched (${e.code === 'host_key_mismatch' ? 'host key mismatch' : e.code ?? 'error'}): ${name}`)

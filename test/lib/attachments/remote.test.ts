@@ -92,6 +92,12 @@ describe('attachments from a remote Mac over a real sshd', function () {
     expect(fs.existsSync(path.join(ctx.stateDir, 'attachments'))).to.equal(false)
   })
 
+  it('a file that is not on the Mac (not flagged missing) is reported missing', async () => {
+    const {ctx, account} = setup()
+    const r = await resolveInboundAttachments(ctx, account, [att(path.join(macRoot, 'vanished.jpg'), 5)], {sessionKey: 's', retry: {attempts: 2, delayMs: 10}})
+    expect(r).to.deep.equal({items: [], notes: ['attachment missing (file not found): vanished.jpg']})
+  })
+
   it('the default root (/Users/*/Library/Messages/Attachments) does not admit other paths', async () => {
     const {ctx, account} = setup({remoteAttachmentRoots: undefined})
     const f = path.join(macRoot, 'x.jpg')
