@@ -34,9 +34,19 @@ export function configSetCommand(key: string, value: string): string {
   return `remoteclaw config set ${shellQuote(key)} ${shellQuote(value)}`
 }
 
+type KeyedAccount = Pick<ResolvedAccount, 'keyPrefix' | 'inheritedFrom'>
+
+/**
+ * Where a collection key of this account lives: the channel when the account inherits it (an
+ * account-level map or list would replace the inherited one, hiding its entries), else keyPrefix.
+ */
+export function collectionPrefix(account: KeyedAccount, key: 'groups' | 'allowFrom' | 'groupAllowFrom'): string {
+  return account.inheritedFrom?.[key] ?? account.keyPrefix
+}
+
 /** `<prefix>.groups["42"]`: the key syntax `config set` takes for map entries. */
-export function groupKey(account: Pick<ResolvedAccount, 'keyPrefix'>, chatKey: string): string {
-  return `${account.keyPrefix}.groups[${JSON.stringify(chatKey)}]`
+export function groupKey(account: KeyedAccount, chatKey: string): string {
+  return `${collectionPrefix(account, 'groups')}.groups[${JSON.stringify(chatKey)}]`
 }
 
 /** `--account <id>` for commands that take it, when the account lives under `accounts`. */
@@ -131,7 +141,7 @@ function dmEntry(env: Envelope): string {
 function decideDm(env: Envelope, account: ResolvedAccount, state: AccessState): Decision {
   const who = `DM from ${dmSenderLabel(env)}`
   const p = account.keyPrefix
-  const allowFromKey = `${p}.allowFrom`
+  const allowFromKey = `${collectionPrefix(account, 'allowFrom')}.allowFrom`
   if (account.dmPolicy === 'disabled') {
     return {
       action: 'drop',
@@ -189,7 +199,7 @@ function decideGroup(env: Envelope, account: ResolvedAccount, patterns: string[]
   if (account.groupPolicy === 'allowlist' && own === undefined && wildcard === undefined) {
     return {
       action: 'drop',
-      reason: `${where} ignored: not in ${p}.groups (groupPolicy allowlist)`,
+      reason: `${where} ignored: not in ${collectionPrefix(account, 'groups')}.groups (groupPolicy allowlist)`,
       admit: configSetCommand(gKey, '{}'),
     }
   }
@@ -198,7 +208,7 @@ function decideGroup(env: Envelope, account: ResolvedAccount, patterns: string[]
     const byOwn = own?.enabled === false
     return {
       action: 'drop',
-      reason: byOwn ? `${where} ignored: ${gKey}.enabled is false` : `${where} ignored: ${p}.groups["*"].enabled is false`,
+      reason: byOwn ? `${where} ignored: ${gKey}.enabled is false` : `${where} ignored: ${groupKey(account, '*')}.enabled is false`,
       admit: own !== undefined ? configSetCommand(`${gKey}.enabled`, 'true') : configSetCommand(gKey, '{"enabled":true}'),
     }
   }
@@ -212,13 +222,17 @@ function decideGroup(env: Envelope, account: ResolvedAccount, patterns: string[]
   const list = account.groupAllowFrom
   const senderOk = list.length === 0 || matchesAllowList(env, list, account.region)
   if (!senderOk && addressed) {
-    const listKey = account.groupAllowFromInherited ? `${p}.allowFrom` : `${p}.groupAllowFrom`
+    const listKey = account.groupAllowFromInherited
+      ? `${collectionPrefix(account, 'allowFrom')}.allowFrom`
+      : `${collectionPrefix(account, 'groupAllowFrom')}.groupAllowFrom`
     const because = account.groupAllowFromInherited ? ` (groupAllowFrom unset, so allowFrom applies)` : ''
     const entry = env.sender.handle !== '' ? env.sender.handle : `chat_id:${chatKey}`
+    // Unset groupAllowFrom is created on the account (narrowest); a set one is extended where it lives.
+    const setKey = account.groupAllowFromInherited ? `${p}.groupAllowFrom` : `${collectionPrefix(account, 'groupAllowFrom')}.groupAllowFrom`
     return {
       action: 'drop',
       reason: `${where}: message from ${env.sender.handle || '(no sender handle)'} ignored: not in ${listKey}${because}`,
-      admit: configSetCommand(`${p}.groupAllowFrom`, withEntry(list, entry)),
+      admit: configSetCommand(setKey, withEntry(list, entry)),
     }
   }
 

@@ -1,7 +1,7 @@
 import type {ResolvedAccount} from '../config/accounts.js'
 import type {Envelope} from '../gateway/envelope.js'
 import {findAgent, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
-import {groupSettings} from '../access/decide.js'
+import {groupKey, groupSettings} from '../access/decide.js'
 import {sessionKeyFor} from './keys.js'
 
 export interface Route {
@@ -18,12 +18,12 @@ export interface Route {
  * then the account's agentId, then the default agent. An id that names no agent falls back to
  * the default agent and is reported in `unknownAgentId` (checkRouting() warns at startup too).
  */
-export function routeAgent(agents: ResolvedAgents, account: Pick<ResolvedAccount, 'groups' | 'agentId' | 'keyPrefix'>, env: Pick<Envelope, 'isGroup' | 'chat'>): Route {
+export function routeAgent(agents: ResolvedAgents, account: Pick<ResolvedAccount, 'groups' | 'agentId' | 'keyPrefix' | 'inheritedFrom'>, env: Pick<Envelope, 'isGroup' | 'chat'>): Route {
   const candidates: Array<{id: string | undefined; via: Route['via']; key: string}> = []
   if (env.isGroup) {
     const {own, wildcard} = groupSettings(account, env.chat.chatId)
-    candidates.push({id: own?.agentId, via: 'group', key: `${account.keyPrefix}.groups["${env.chat.chatId}"].agentId`})
-    candidates.push({id: wildcard?.agentId, via: 'groups-default', key: `${account.keyPrefix}.groups["*"].agentId`})
+    candidates.push({id: own?.agentId, via: 'group', key: `${groupKey(account, String(env.chat.chatId))}.agentId`})
+    candidates.push({id: wildcard?.agentId, via: 'groups-default', key: `${groupKey(account, '*')}.agentId`})
   }
   candidates.push({id: account.agentId, via: 'account', key: `${account.keyPrefix}.agentId`})
   for (const c of candidates) {
@@ -38,7 +38,7 @@ export function routeAgent(agents: ResolvedAgents, account: Pick<ResolvedAccount
 }
 
 /** Startup warnings for agentId keys that name no agent. */
-export function checkRouting(agents: ResolvedAgents, accounts: Array<Pick<ResolvedAccount, 'groups' | 'agentId' | 'keyPrefix'>>): string[] {
+export function checkRouting(agents: ResolvedAgents, accounts: Array<Pick<ResolvedAccount, 'groups' | 'agentId' | 'keyPrefix' | 'inheritedFrom'>>): string[] {
   const known = agents.agents.map((a) => a.id)
   const warnings: string[] = []
   const check = (id: string | undefined, key: string) => {
@@ -48,7 +48,7 @@ export function checkRouting(agents: ResolvedAgents, accounts: Array<Pick<Resolv
   }
   for (const account of accounts) {
     check(account.agentId, `${account.keyPrefix}.agentId`)
-    for (const [chat, g] of Object.entries(account.groups)) check(g.agentId, `${account.keyPrefix}.groups["${chat}"].agentId`)
+    for (const [chat, g] of Object.entries(account.groups)) check(g.agentId, `${groupKey(account, chat)}.agentId`)
   }
   return [...new Set(warnings)]
 }

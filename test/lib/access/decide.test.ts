@@ -229,6 +229,37 @@ describe('decideInbound', () => {
     })
   })
 
+  describe('multi-account key names', () => {
+    const cfg: RemoteclawConfig = {
+      channels: {
+        imessage: {
+          dmPolicy: 'allowlist',
+          allowFrom: [FRIEND],
+          groups: {'7': {}},
+          accounts: {work: {}, own: {allowFrom: [], groups: {}, groupAllowFrom: [FRIEND]}},
+        },
+      },
+    }
+    const acc = (id: string) => resolveAccount(cfg, id, {home: '/h'})
+
+    it('an inherited list or map is extended where it lives (the channel), not hidden by an account-level copy', () => {
+      const d = drop(decideInbound(dm(), acc('work'), nobody, []))
+      expect(d.reason).to.contain('not in channels.imessage.allowFrom (dmPolicy allowlist)')
+      expect(d.admit).to.equal(`remoteclaw config set channels.imessage.allowFrom '["${FRIEND}","${STRANGER}"]'`)
+      const g = drop(decideInbound(group('@bot x', FRIEND), acc('work'), nobody, PATTERNS))
+      expect(g.admit).to.equal(`remoteclaw config set 'channels.imessage.groups["42"]' '{}'`)
+    })
+
+    it('the account\'s own list or map is named at the account level; scalars always are', () => {
+      const d = drop(decideInbound(dm(), acc('own'), nobody, []))
+      expect(d.admit).to.equal(`remoteclaw config set channels.imessage.accounts.own.allowFrom '["${STRANGER}"]'`)
+      const g = drop(decideInbound(group('@bot x', FRIEND), acc('own'), nobody, PATTERNS))
+      expect(g.admit).to.equal(`remoteclaw config set 'channels.imessage.accounts.own.groups["42"]' '{}'`)
+      const off = drop(decideInbound(dm(), resolveAccount({channels: {imessage: {accounts: {w: {dmPolicy: 'disabled'}}}}}, 'w', {home: '/h'}), nobody, []))
+      expect(off.admit).to.equal('remoteclaw config set channels.imessage.accounts.w.dmPolicy pairing')
+    })
+  })
+
   describe('log lines', () => {
     it('pairing outcomes name the approve command (with --account for named accounts)', () => {
       const acc = account({}, 'work')
