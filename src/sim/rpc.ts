@@ -100,6 +100,7 @@ class Server {
   private readonly subs = new Map<number, Sub>()
   private nextSub = 1
   private outstanding = 0
+  private mutationStuck = false
   private readonly inflight = new Set<Promise<void>>()
   private mutationChain: Promise<void> = Promise.resolve()
   private queue: Buffer[] = []
@@ -207,10 +208,20 @@ class Server {
   }
 
   private respond(id: Id, result: Json): void {
+    if (this.writeFailed(id)) return
     this.send({jsonrpc: '2.0', id: id as Json, result})
   }
 
+  /** IMSG_SIM_WRITE_FAILURE=<id>: that response fails to serialize; imsg writes the id-less line instead (§3.2). */
+  private writeFailed(id: Id): boolean {
+    const target = this.env.IMSG_SIM_WRITE_FAILURE
+    if (target === undefined || target === '' || String(id) !== target) return false
+    this.send({jsonrpc: '2.0', error: {code: -32603, message: 'write failed'}})
+    return true
+  }
+
   private respondError(id: Id, e: RpcError): void {
+    if (this.writeFailed(id)) return
     const error: JsonObject = {code: e.code, message: e.rpcMessage}
     if (e.data !== undefined) error.data = e.data as Json
     this.send({jsonrpc: '2.0', id: id as Json, error})
@@ -719,6 +730,17 @@ class Server {
     if (atLeast(v, '0.12.0') && (pick(p, 'reply_to', 'replyTo', 'reply_to_guid', 'message_guid') !== undefined ||
       pick(p, 'text_formatting', 'textFormatting', 'formatting') !== undefined)) {
       throw this.bridgeError()
+    }
+    if (s && truthy(this.env.IMSG_SIM_MUTATION_BLOCKED)) {
+      // the first send never settles; every later mutation is refused until the child restarts (-32004)
+      const delivery = {retry_safe: false, transport: 'applescript', operation: 'send'}
+      if (this.mutationStuck) {
+        throw new RpcError(-32004, 'Mutation lane blocked', {...delivery, disposition: 'not_started',
+          detail: 'A prior send remains in flight. Restart the RPC child before sending another mutation.'})
+      }
+      this.mutationStuck = true
+      throw new RpcError(-32001, 'Delivery outcome unknown', {...delivery, disposition: 'still_in_flight',
+        detail: 'The send did not finish before its deadline and may still complete. Do not retry.'})
     }
     const needsDb = chatId !== undefined
     if (s && needsDb && !this.dbReady()) throw this.dbUnavailable()

@@ -166,3 +166,32 @@ describe('imsg-sim CLI', () => {
     d.close()
   })
 })
+
+describe('imsg-sim rarer protocol failures', () => {
+  let s: SimEnv
+  beforeEach(async () => {
+    s = await simEnv()
+  })
+  afterEach(() => s.cleanup())
+
+  it('IMSG_SIM_WRITE_FAILURE=<id>: the id-less write-failure line replaces that response', async () => {
+    const r = await sim(['rpc'], {...s.env, IMSG_SIM_WRITE_FAILURE: '2'},
+      '{"jsonrpc":"2.0","id":1,"method":"chats.list"}\n{"jsonrpc":"2.0","id":2,"method":"chats.list"}\n')
+    expect(r.stdout.split('\n')).to.deep.equal(['{"jsonrpc":"2.0","id":1,"result":{"chats":[]}}',
+      '{"jsonrpc":"2.0","error":{"code":-32603,"message":"write failed"}}'])
+  })
+
+  it('IMSG_SIM_MUTATION_BLOCKED (strict): -32001 still_in_flight, then -32004 for every later send', async () => {
+    const send = (id: number) => JSON.stringify({jsonrpc: '2.0', id, method: 'send', params: {to: 'a@b.com', text: 'x'}})
+    const r = await sim(['rpc'], {...s.env, IMSG_SIM_VERSION: '0.14.0', IMSG_SIM_MUTATION_BLOCKED: '1'},
+      [send(1), send(2), send(3)].join('\n') + '\n')
+    const [a, b, c] = r.stdout.split('\n').map((l) => JSON.parse(l))
+    expect(a.error).to.deep.include({code: -32001, message: 'Delivery outcome unknown'})
+    expect(a.error.data).to.include({retry_safe: false, disposition: 'still_in_flight'})
+    for (const x of [b, c]) {
+      expect(x.error.code).to.equal(-32004)
+      expect(x.error.message).to.equal('Mutation lane blocked')
+      expect(x.error.data.detail).to.equal('A prior send remains in flight. Restart the RPC child before sending another mutation.')
+    }
+  })
+})
