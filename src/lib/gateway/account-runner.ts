@@ -148,7 +148,7 @@ export class AccountRunner {
       onOutcome: (o, at) =>
         this.d.health.update(this.account.id, {
           lastSendAt: this.d.health.iso(at),
-          lastSendOutcome: o.status === 'empty' ? 'sent' : o.status,
+          lastSendOutcome: o.status === 'empty' ? 'sent' : o.status === 'interrupted' ? 'unknown' : o.status,
           ...(o.error ? {lastError: o.error, lastErrorAt: this.d.health.iso(at)} : {}),
         }),
       onLaneBlocked: () => this.restartChild('imsg reported its send lane blocked (-32004)'),
@@ -331,6 +331,7 @@ export class AccountRunner {
    */
   private async reconcilePending(client: ImsgClient): Promise<void> {
     for (const p of this.state.pending()) {
+      if (this.delivery.active.has(p.inboundGuid)) continue // still being sent by this process
       let confirmed = p.sent
       if (p.chatId > 0) {
         try {
@@ -348,14 +349,12 @@ export class AccountRunner {
       if (confirmed >= p.texts.length) {
         this.log.info(`reply to ${p.inboundGuid || 'a notice'} was sent before the restart; not sending it again`)
         await this.state.settleSend(p.inboundGuid)
-        if (p.inboundGuid) await this.state.markDone(p.inboundGuid, this.state.cursor)
         continue
       }
       this.log.info(`reply to ${p.inboundGuid} was interrupted by a restart; sending the ${p.texts.length - confirmed} missing chunk(s)`)
       const label = p.chatId > 0 ? `chat ${p.chatId}` : `DM ${p.to}`
       void this.delivery
         .resume({inboundGuid: p.inboundGuid, chatId: p.chatId, to: p.to, text: '', label}, p.texts, confirmed)
-        .then(() => (p.inboundGuid ? this.state.markDone(p.inboundGuid, this.state.cursor) : undefined))
         .catch((error) => this.log.error(`resending after restart failed: ${errorMessage(error)}`))
     }
   }

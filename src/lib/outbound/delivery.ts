@@ -34,7 +34,11 @@ export interface ReplyRequest {
   label: string
 }
 
-export type DeliveryStatus = 'sent' | 'failed' | 'unknown' | 'empty'
+/**
+ * interrupted: the imsg child died with the send in flight. The journal entry is kept, and the
+ * runner checks the chat's history after the restart and sends only what is missing.
+ */
+export type DeliveryStatus = 'sent' | 'failed' | 'unknown' | 'empty' | 'interrupted'
 
 export interface DeliveryOutcome {
   status: DeliveryStatus
@@ -105,6 +109,8 @@ export class Delivery {
   private readonly waitingLogged = new Set<string>()
   private inFlight = 0
   private readonly sleep: (ms: number) => Promise<void>
+  /** inboundGuids whose journaled send is running now (not to be reconciled). */
+  readonly active = new Set<string>()
 
   constructor(private readonly o: DeliveryOptions) {
     this.limiter = new ChatRateLimiter(o.now, o.perMinute)
@@ -167,6 +173,17 @@ export class Delivery {
   private async sendChunks(req: ReplyRequest, key: string, chunks: string[], from: number, journal: boolean): Promise<DeliveryOutcome> {
     const o = this.o
     const log = o.log
+    if (req.inboundGuid) this.active.add(req.inboundGuid)
+    try {
+      return await this.sendChunksJournaled(req, key, chunks, from, journal)
+    } finally {
+      if (req.inboundGuid) this.active.delete(req.inboundGuid)
+    }
+  }
+
+  private async sendChunksJournaled(req: ReplyRequest, key: string, chunks: string[], from: number, journal: boolean): Promise<DeliveryOutcome> {
+    const o = this.o
+    const log = o.log
     if (journal && o.state && req.inboundGuid) {
       await o.state.beginSend({inboundGuid: req.inboundGuid, chatId: req.chatId, to: req.to, texts: chunks, sent: 0, startedAt: o.now()})
     }
@@ -200,14 +217,16 @@ export class Delivery {
         if (o.state && req.inboundGuid && chunks.length > 1) await o.state.chunkSent(req.inboundGuid, sent)
         continue
       }
-      outcome = {status: r.unknown ? 'unknown' : 'failed', chunks: chunks.length, sentChunks: sent, error: r.error}
+      outcome = {status: r.interrupted ? 'interrupted' : r.unknown ? 'unknown' : 'failed', chunks: chunks.length, sentChunks: sent, error: r.error}
       break
     }
     outcome ??= {status: 'sent', chunks: chunks.length, sentChunks: sent}
-    if (o.state && req.inboundGuid) await o.state.settleSend(req.inboundGuid)
+    if (o.state && req.inboundGuid && outcome.status !== 'interrupted') await o.state.settleSend(req.inboundGuid)
     const fields = {chat: key, chunks: chunks.length, sentChunks: sent, outcome: outcome.status, error: outcome.error}
     if (outcome.status === 'sent') log.info(`${req.label}: reply sent`, fields)
-    else if (outcome.status === 'unknown') {
+    else if (outcome.status === 'interrupted') {
+      log.warn(`${req.label}: imsg stopped during the send; after it restarts the chat history is checked and only what is missing is sent`, fields)
+    } else if (outcome.status === 'unknown') {
       log.warn(`${req.label}: delivery outcome unknown; not retried so the chat does not get it twice`, fields)
     } else log.warn(`${req.label}: reply not sent`, fields)
     o.onOutcome?.(outcome, o.now())
@@ -217,7 +236,7 @@ export class Delivery {
   private async sendWithRetry(
     params: SendParams,
     req: ReplyRequest,
-  ): Promise<{ok: true; result: SendResult} | {ok: false; unknown: boolean; error: string}> {
+  ): Promise<{ok: true; result: SendResult} | {ok: false; unknown: boolean; interrupted?: boolean; error: string}> {
     const max = this.o.maxAttempts ?? 4
     const base = this.o.retryBaseMs ?? 500
     for (let attempt = 1; ; attempt++) {
@@ -225,9 +244,12 @@ export class Delivery {
         const result = await this.o.send(params)
         return {ok: true, result: result ?? {}}
       } catch (error) {
-        if (rpcCodeOf(error) === LANE_BLOCKED || (error as {restartRequired?: unknown}).restartRequired === true) this.o.onLaneBlocked?.()
+        if (rpcCodeOf(error) === LANE_BLOCKED) this.o.onLaneBlocked?.()
         const safe = isRetrySafe(error)
         const text = errText(error)
+        if (!safe && isChildGone(error) && this.o.state && req.inboundGuid) {
+          return {ok: false, unknown: true, interrupted: true, error: text}
+        }
         if (!safe || attempt >= max) {
           // Anything not provably "not sent" (timeouts, -32001, a child that died mid-request) is unknown.
           const unknown = !safe && !isDefiniteFailure(error)
@@ -239,6 +261,12 @@ export class Delivery {
       }
     }
   }
+}
+
+/** The child died (or was killed) with the request in flight: no JSON-RPC answer at all. */
+function isChildGone(err: unknown): boolean {
+  const e = err as {restartRequired?: unknown; name?: unknown}
+  return rpcCodeOf(err) === undefined && (e?.restartRequired === true || e?.name === 'ImsgExitedError')
 }
 
 /** Errors that prove nothing was sent: validation (-32602) and AppleScript/permission failures. */

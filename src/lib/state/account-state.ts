@@ -155,7 +155,10 @@ export class AccountState {
         break
       }
       case 'settled': {
+        // Settling a reply also marks its inbound handled, in the same record: a crash right
+        // after it can neither resend the reply nor answer the message again.
         this.pendingSends.delete(rec.inboundGuid)
+        if (rec.inboundGuid) this.seen.add(rec.inboundGuid)
         break
       }
     }
@@ -210,6 +213,7 @@ export class AccountState {
     await this.append(rec)
   }
 
+  /** The send is finished (sent, failed for good, or outcome unknown): forget it and mark the inbound handled. */
   async settleSend(inboundGuid: string): Promise<void> {
     if (!this.pendingSends.has(inboundGuid)) return
     const rec: JournalRecord = {t: 'settled', inboundGuid}

@@ -70,6 +70,17 @@ export class GatewayHarness {
     return JSON.parse(await this.sim(['inject', '--from', from, '--text', text, ...extra, '--json'])) as {id: number; guid: string; chat_id: number}
   }
 
+  /** Many inbound rows in one transaction (`inject --batch`, JSON lines on stdin). */
+  async injectBatch(rows: Array<{from: string; text: string; chat_id?: number}>): Promise<Array<{id: number; guid: string; chat_id: number}>> {
+    const r = await execa(IMSG_SIM, ['inject', '--batch', '--json', '--db', this.db], {
+      env: {HOME: this.dir},
+      input: rows.map((x) => JSON.stringify(x)).join('\n') + '\n',
+      reject: false,
+    })
+    if (r.exitCode !== 0) throw new Error(`imsg-sim inject --batch failed: ${r.stdout} ${r.stderr}`)
+    return JSON.parse(String(r.stdout)) as Array<{id: number; guid: string; chat_id: number}>
+  }
+
   async sent(): Promise<SentRow[]> {
     return JSON.parse(await this.sim(['sent', '--json'])) as SentRow[]
   }
