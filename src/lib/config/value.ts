@@ -1,7 +1,8 @@
 import JSON5 from 'json5'
+import {z} from 'zod'
 import {UsageError} from '../errors.js'
 import type {PathSegment} from './paths.js'
-import {schemaAt, wantsString} from './schema-walk.js'
+import {schemaAt, unwrap, wantsString} from './schema-walk.js'
 
 /**
  * The value of `config set <path> <value>` (and `/config set` in chat).
@@ -29,6 +30,9 @@ export function parseCliValue(raw: string, segs: readonly PathSegment[], opts: {
   } catch {
     ok = false
   }
-  if (wantsString(schemaAt(segs))) return ok && typeof parsed === 'string' ? parsed : raw
+  const expected = schemaAt(segs)
+  if (wantsString(expected)) return ok && typeof parsed === 'string' ? parsed : raw
+  // A list key given a bare value: keep the text, so the error shows what was typed ("+1555", not 1555).
+  if (expected && unwrap(expected) instanceof z.ZodArray && !Array.isArray(parsed)) return raw
   return ok ? parsed : raw
 }
