@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import {parseTransparentWrapper} from '../ssh/wrapper.js'
 
 /** SQLite's 16-byte file header. */
 export const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1')
@@ -94,6 +95,7 @@ export async function inspectWrapper(file: string | undefined): Promise<WrapperI
   }
   if (!head.startsWith('#!')) return undefined
   const code = head
+    .replace(/\\\n/g, ' ')
     .split('\n')
     .filter((l) => !l.trimStart().startsWith('#'))
     .join('\n')
@@ -103,6 +105,11 @@ export async function inspectWrapper(file: string | undefined): Promise<WrapperI
   // contains quotes or backslashes (validated), so stripping them recovers it exactly.
   const cmd = /^cmd=(\S+)$/m.exec(code)
   const remoteImsg = cmd ? cmd[1]!.replace(/['\\]/g, '') : m?.[2] && !m[2].startsWith('$') ? m[2] : undefined
+  if (!m?.[1]) {
+    // A hand-written transparent wrapper (`exec ssh -T host imsg "$@"`): the ssh library knows its shape.
+    const t = parseTransparentWrapper(head)
+    if (t) return {target: t.user ? `${t.user}@${t.host}` : t.host, remoteImsg: /\s(\S*imsg)\s+"\$@"/.exec(code)?.[1]}
+  }
   return {target: m?.[1], remoteImsg}
 }
 

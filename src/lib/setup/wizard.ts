@@ -212,6 +212,9 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
       validateLocalPath('imsg path'),
     )
     dbPath = flags.dbPath ?? path.join(ctx.home, 'Library/Messages/chat.db')
+    if (det.platform !== 'darwin') {
+      io.note(`Note: Messages runs only on macOS; on ${det.platform} a local account works only with an imsg stand-in (the simulator). For a Mac elsewhere use --deployment remote.`)
+    }
   } else {
     const host =
       flow === 'bot-user'
@@ -263,6 +266,13 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
     const connectHost = ssh.resolved?.isAlias ? ssh.resolved.hostname : ssh.host
     io.note(`Reading the SSH host key of ${knownHostName(connectHost, keyPort)} ...`)
     hostKey = await fetchHostKey(connectHost, keyPort ?? 22, {timeoutMs: deps.timeoutMs})
+    if (flags.trustHostKey !== undefined && flags.trustHostKey.trim() !== hostKey.fingerprint) {
+      throw new RemoteclawError(`the host offered ${hostKey.fingerprint}, not the --trust-host-key ${flags.trustHostKey}; nothing was changed`, {
+        code: 'host_key_mismatch',
+        fix: `Compare with the Mac's own key (on the Mac: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before trusting anything.`,
+        details: {offered: hostKey.fingerprint, expected: flags.trustHostKey},
+      })
+    }
     const found = await lookupHostKeyDetailed(ssh.knownHosts, keyHost, keyPort, hostKey)
     if (found.status === 'mismatch' || found.status === 'revoked') {
       io.note(`WARNING: the host key of ${knownHostName(keyHost, keyPort)} differs from the one in ${found.file}:${found.line ?? '?'} (known ${found.knownFingerprint ?? '?'}, offered ${hostKey.fingerprint}). Possible man-in-the-middle; nothing was changed.`)
@@ -274,13 +284,7 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
       hostKeyState = 'unknown'
       io.out(`The host key of ${knownHostName(keyHost, keyPort)} is ${hostKey.keyType} ${hostKey.fingerprint}`)
       if (flags.trustHostKey !== undefined) {
-        if (flags.trustHostKey.trim() !== hostKey.fingerprint) {
-          throw new RemoteclawError(`the host offered ${hostKey.fingerprint}, not the --trust-host-key ${flags.trustHostKey}; nothing was changed`, {
-            code: 'host_key_mismatch',
-            fix: `Compare with the Mac's own key (on the Mac: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before trusting anything.`,
-            details: {offered: hostKey.fingerprint, expected: flags.trustHostKey},
-          })
-        }
+        // matched above
       } else if (io.prompter) {
         io.out('Compare it with the Mac (on the Mac: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).')
         const ok = await io.prompter.confirm({message: `Trust ${hostKey.fingerprint} for ${knownHostName(keyHost, keyPort)} and add it to ${ssh.knownHosts}?`, default: false})
