@@ -2,6 +2,7 @@ import {expect} from 'chai'
 import fc from 'fast-check'
 import fs from 'node:fs'
 import path from 'node:path'
+import JSON5 from 'json5'
 import {ConfigInvalidError, loadConfig} from '../../../src/lib/config/load.js'
 import {migrateConfig} from '../../../src/lib/config/migrate.js'
 import {formatPath} from '../../../src/lib/config/paths.js'
@@ -239,6 +240,29 @@ describe('config store (lossless, validated, atomic writes)', () => {
         await unsetConfigValue(ctx, envPath)
       }),
       {numRuns: 40},
+    )
+  })
+
+  it('property: any text set where the schema wants a string reads back unchanged (numbers, +phones, true)', async function () {
+    this.timeout(60_000)
+    const isJson5String = (raw: string) => {
+      try {
+        return typeof JSON5.parse(raw) === 'string'
+      } catch {
+        return false
+      }
+    }
+    const text = fc.oneof(
+      fc.string({maxLength: 24}),
+      fc.integer().map((n) => `+${Math.abs(n)}`),
+      fc.constantFrom('42', 'true', 'null', '1e3', '0x10', '[1]', '{a: 1}', ' 7 '),
+    )
+    await fc.assert(
+      fc.asyncProperty(text.filter((s) => !isJson5String(s)), async (raw) => {
+        await setConfigValue(ctx, 'messages.responsePrefix', raw)
+        expect((await getConfigValue(ctx, 'messages.responsePrefix')).value).to.equal(raw)
+      }),
+      {numRuns: 60},
     )
   })
 
