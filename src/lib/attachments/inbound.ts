@@ -96,20 +96,23 @@ export async function resolveInboundAttachments(
 
   for (const att of attachments) {
     const name = att.name || path.posix.basename(att.originalPath) || 'attachment'
+    // notes are one line each: control characters in a (hostile) file name are shown as "?"
+    // eslint-disable-next-line no-control-regex
+    const shown = name.replace(/[\u0000-\u001f\u007f]/g, '?')
     if (att.missing || !att.originalPath) {
       log.info('attachment missing on the Mac; not fetched', {name, path: att.originalPath})
-      notes.push(`attachment missing (not downloaded to the Mac yet, or deleted): ${name}`)
+      notes.push(`attachment missing (not downloaded to the Mac yet, or deleted): ${shown}`)
       continue
     }
     if (att.size > capBytes) {
       log.info('attachment over mediaMaxMb; not fetched', {name, bytes: att.size, key: `${account.keyPrefix}.mediaMaxMb`})
-      notes.push(tooLarge(att.size, account.mediaMaxMb, name))
+      notes.push(tooLarge(att.size, account.mediaMaxMb, shown))
       continue
     }
     const norm = normalizeAttachmentPath(att.originalPath, home)
     if (!norm.ok) {
       log.warn(`attachment refused: ${norm.reason}`, {name, path: att.originalPath, key: rootsKey})
-      notes.push(`attachment refused (${norm.reason}): ${name}`)
+      notes.push(`attachment refused (${norm.reason}): ${shown}`)
       continue
     }
     let sourcePath = norm.path
@@ -118,7 +121,7 @@ export async function resolveInboundAttachments(
         sourcePath = await fsp.realpath(norm.path)
       } catch {
         log.info('attachment file does not exist locally', {name, path: norm.path})
-        notes.push(`attachment missing (file not found): ${name}`)
+        notes.push(`attachment missing (file not found): ${shown}`)
         continue
       }
     }
@@ -129,11 +132,11 @@ export async function resolveInboundAttachments(
         roots,
         key: rootsKey,
       })
-      notes.push(`attachment refused (outside the allowed attachment roots): ${name}`)
+      notes.push(`attachment refused (outside the allowed attachment roots): ${shown}`)
       continue
     }
     if (remote && hostKeyFailed) {
-      notes.push(`attachment not fetched (host key problem, see log): ${name}`)
+      notes.push(`attachment not fetched (host key problem, see log): ${shown}`)
       continue
     }
 
@@ -143,13 +146,13 @@ export async function resolveInboundAttachments(
         : await checkLocal(sourcePath, att, name, {attempts, baseDelay})
       if (!item) {
         log.warn(`attachment still being written after ${attempts} tries; not fetched`, {name, path: sourcePath})
-        notes.push(`attachment not ready (still being written): ${name}`)
+        notes.push(`attachment not ready (still being written): ${shown}`)
         continue
       }
       if (item.size > capBytes) {
         if (remote) await fsp.rm(item.path, {force: true})
         log.info('attachment over mediaMaxMb after transfer; dropped', {name, bytes: item.size, key: `${account.keyPrefix}.mediaMaxMb`})
-        notes.push(tooLarge(item.size, account.mediaMaxMb, name))
+        notes.push(tooLarge(item.size, account.mediaMaxMb, shown))
         continue
       }
       if (remote) fetched = true
@@ -158,12 +161,12 @@ export async function resolveInboundAttachments(
       const e = error as RemoteclawError
       if (e.code === 'remote_file_missing') {
         log.info('attachment file does not exist on the Mac', {name, path: sourcePath})
-        notes.push(`attachment missing (file not found): ${name}`)
+        notes.push(`attachment missing (file not found): ${shown}`)
         continue
       }
       if (e.code === 'host_key_mismatch' || e.code === 'host_key_unknown') hostKeyFailed = true
       log.error(`attachment fetch failed: ${e.message}`, {name, fix: e.fix, code: e.code})
-      notes.push(`attachment could not be fetched (${e.code === 'host_key_mismatch' ? 'host key mismatch' : e.code ?? 'error'}): ${name}`)
+      notes.push(`attachment could not be fetched (${e.code === 'host_key_mismatch' ? 'host key mismatch' : e.code ?? 'error'}): ${shown}`)
     }
   }
   if (fetched && ctx.now() - lastCacheClean > CACHE_CLEAN_INTERVAL_MS) {
