@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {resolveAccount} from '../../lib/config/accounts.js'
+import {resolveAccount, resolveAccounts} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {RemoteclawError, UsageError} from '../../lib/errors.js'
 import {sendMessage} from '../../lib/outbound/send.js'
 import {checkChannel, parseSenderHandle} from '../../lib/pairing/args.js'
 import {APPROVED_NOTICE_TEXT} from '../../lib/pairing/messages.js'
-import {approve, approveHandle, looksLikeCode, type PairingChat} from '../../lib/pairing/store.js'
+import {approve, approveHandle, findCodeAccount, looksLikeCode, type PairingChat} from '../../lib/pairing/store.js'
 
 export interface PairingApproveJson {
   schemaVersion: 1
@@ -22,7 +22,7 @@ export interface PairingApproveJson {
 
 export default class PairingApprove extends BaseCommand<typeof PairingApprove> {
   static override summary = 'Approve a pairing request by its code, or a sender by handle'
-  static override description = `Codes are case-insensitive. An approval applies to the sender's next message; a running gateway picks it up without a restart.
+  static override description = `Codes are case-insensitive; without --account the code is looked up in every account. An approval applies to the sender's next message; a running gateway picks it up without a restart.
 Instead of a code you can give the sender's phone number or email address to approve them directly (also when their code expired).
 --notify sends the sender a short message through the account's imsg saying they are approved.
 
@@ -41,7 +41,7 @@ ${EXIT_CODES_HELP}
   }
 
   static override flags = {
-    account: Flags.string({description: 'Account id (default: channels.imessage.defaultAccount).'}),
+    account: Flags.string({description: 'Account id (default: the account that issued the code, else channels.imessage.defaultAccount).'}),
     notify: Flags.boolean({description: 'Tell the sender they are approved (one short iMessage).'}),
   }
 
@@ -57,8 +57,11 @@ ${EXIT_CODES_HELP}
     checkChannel(args.channel, `remoteclaw pairing approve imessage ${args.code}`)
     const ctx = this.ctx
     const {config} = await loadConfig(ctx)
-    const account = resolveAccount(config, flags.account, {home: ctx.home})
     const byCode = looksLikeCode(args.code)
+    // Without --account, a code is looked up in every account's store (codes name their account).
+    const owner =
+      byCode && !flags.account ? await findCodeAccount(ctx, resolveAccounts(config, {home: ctx.home}).accounts.map((a) => a.id), args.code) : undefined
+    const account = resolveAccount(config, flags.account ?? owner, {home: ctx.home})
     const res = byCode ? await approve(ctx, account.id, args.code) : await approveHandle(ctx, account.id, parseSenderHandle(args.code, account.region))
 
     const via = res.code ? ` (code ${res.code})` : ''

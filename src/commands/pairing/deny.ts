@@ -1,13 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {resolveAccount} from '../../lib/config/accounts.js'
+import {resolveAccount, resolveAccounts} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {checkChannel} from '../../lib/pairing/args.js'
-import {deny} from '../../lib/pairing/store.js'
+import {deny, findCodeAccount} from '../../lib/pairing/store.js'
 
 export default class PairingDeny extends BaseCommand<typeof PairingDeny> {
   static override summary = 'Deny (delete) a pending pairing request'
-  static override description = `Removes the request and frees its slot (at most 3 are pending per account). Nothing is sent to the sender.
+  static override description = `Without --account the code is looked up in every account. Removes the request and frees its slot (at most 3 are pending per account). Nothing is sent to the sender.
 If they message again they get a new code; to stop codes entirely use dmPolicy allowlist, or pairingReply silent.
 
 ${EXIT_CODES_HELP}
@@ -20,7 +20,7 @@ ${EXIT_CODES_HELP}
   }
 
   static override flags = {
-    account: Flags.string({description: 'Account id (default: channels.imessage.defaultAccount).'}),
+    account: Flags.string({description: 'Account id (default: the account that issued the code, else channels.imessage.defaultAccount).'}),
   }
 
   async run(): Promise<{schemaVersion: 1; channel: 'imessage'; accountId: string; code: string; sender: string}> {
@@ -28,7 +28,8 @@ ${EXIT_CODES_HELP}
     checkChannel(args.channel, `remoteclaw pairing deny imessage ${args.code}`)
     const ctx = this.ctx
     const {config} = await loadConfig(ctx)
-    const account = resolveAccount(config, flags.account, {home: ctx.home})
+    const owner = flags.account ? undefined : await findCodeAccount(ctx, resolveAccounts(config, {home: ctx.home}).accounts.map((a) => a.id), args.code)
+    const account = resolveAccount(config, flags.account ?? owner, {home: ctx.home})
     const r = await deny(ctx, account.id, args.code)
     this.out(`Denied pairing request ${r.code} from ${r.sender} (account ${account.id}).`)
     return {schemaVersion: 1, channel: 'imessage', accountId: account.id, code: r.code, sender: r.sender}

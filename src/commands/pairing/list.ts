@@ -54,8 +54,7 @@ Approve one with: remoteclaw pairing approve imessage <CODE>`
     const {args, flags} = await this.parse(PairingList)
     checkChannel(args.channel, 'remoteclaw pairing list imessage')
     const ctx = this.ctx
-    const {config, warnings} = await loadConfig(ctx)
-    for (const w of warnings) this.note(`warning: ${w}`)
+    const {config} = await loadConfig(ctx)
     const accounts: ResolvedAccount[] = flags.account
       ? [resolveAccount(config, flags.account, {home: ctx.home})]
       : resolveAccounts(config, {home: ctx.home}).accounts
@@ -111,7 +110,7 @@ Approve one with: remoteclaw pairing approve imessage <CODE>`
       ])
       for (const l of table([...(showAccount ? ['ACCOUNT'] : []), 'CODE', 'SENDER', 'CHAT', 'REQUESTED', 'EXPIRES IN'], rows)) this.out(l)
       this.out()
-      this.out(`Approve with: remoteclaw pairing approve imessage <CODE>${showAccount ? ' --account <id>' : ''}`)
+      this.out('Approve with: remoteclaw pairing approve imessage <CODE>')
     }
     return {schemaVersion: 1, channel: 'imessage', requests}
   }

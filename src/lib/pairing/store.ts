@@ -227,6 +227,22 @@ export async function listPending(ctx: PairingContext, accountId: string): Promi
   return doc.requests.filter((r) => r.expiresAt > now).sort((a, b) => a.requestedAt - b.requestedAt)
 }
 
+/**
+ * The account whose store knows this code (pending, or expired recently), so `pairing approve
+ * <CODE>` works without --account when several accounts exist. Undefined when none does.
+ */
+export async function findCodeAccount(ctx: PairingContext, accountIds: string[], codeInput: string): Promise<string | undefined> {
+  const code = canonicalCode(codeInput)
+  const now = ctx.now()
+  let expiredIn: string | undefined
+  for (const id of accountIds) {
+    const doc = await readPending(pendingFilePath(ctx.stateDir, id))
+    if (doc.requests.some((r) => r.code === code && r.expiresAt > now)) return id
+    if (expiredIn === undefined && [...doc.requests, ...doc.expired].some((r) => r.code === code)) expiredIn = id
+  }
+  return expiredIn
+}
+
 export async function listApproved(ctx: PairingContext, accountId: string): Promise<ApprovedSender[]> {
   const doc = await readAllow(allowFilePath(ctx.stateDir, accountId))
   return doc.approved

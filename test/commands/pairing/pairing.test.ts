@@ -104,6 +104,28 @@ describe('pairing commands (built CLI)', () => {
     expect((await cli('pairing', 'list', 'sms')).exitCode).to.equal(2)
   })
 
+  it('with several accounts, approve and deny find the account that issued the code; list shows an ACCOUNT column', async () => {
+    fs.writeFileSync(
+      path.join(t.dir, 'remoteclaw.json'),
+      JSON.stringify({channels: {imessage: {cliPath: IMSG_SIM, accounts: {bot: {dbPath: `${db}-bot`}, home: {dbPath: `${db}-home`}}}}}),
+    )
+    const r1 = await requestPairing(ctx, 'home', {sender: A, chat: {chatId: 0}})
+    const r2 = await requestPairing(ctx, 'home', {sender: B, chat: {chatId: 0}})
+    if (r1.status !== 'created' || r2.status !== 'created') throw new Error('unreachable')
+    const list = await cli('pairing', 'list')
+    expect(list.stdout.split('\n')[0]).to.match(/^ACCOUNT\s+CODE/)
+    expect(list.stdout).to.match(new RegExp(`home\\s+${r1.code}`))
+    const ok = await cli('pairing', 'approve', 'imessage', r1.code, '--json')
+    expect(ok.exitCode, ok.stdout + ok.stderr).to.equal(0)
+    expect(JSON.parse(ok.stdout)).to.include({accountId: 'home', handle: A})
+    expect(await isApproved(ctx, 'home', A)).to.equal(true)
+    expect((await cli('pairing', 'deny', 'imessage', r2.code)).stdout).to.contain('(account home)')
+    // an explicit --account is respected (and the code is not there)
+    const wrong = await cli('pairing', 'approve', 'imessage', r1.code, '--account', 'bot')
+    expect(wrong.exitCode).to.equal(4)
+    expect(wrong.stderr).to.contain('for account bot')
+  })
+
   it('unknown --account is exit 4', async () => {
     const r = await cli('pairing', 'list', '--account', 'nope')
     expect(r.exitCode).to.equal(4)
