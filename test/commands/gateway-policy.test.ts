@@ -1,0 +1,134 @@
+import {expect} from 'chai'
+import fs from 'node:fs'
+import path from 'node:path'
+import {REPO_ROOT} from '../helpers/cli.js'
+import {GatewayHarness} from '../lib/gateway/harness.js'
+
+const ECHO_AGENT = path.join(REPO_ROOT, 'examples', 'agents', 'echo-agent.mjs')
+
+describe('gateway: agents, pairing, config reload and /config (CLI child + imsg simulator)', function () {
+  this.timeout(60_000)
+  let h: GatewayHarness
+
+  beforeEach(async () => {
+    h = new GatewayHarness()
+    await h.init()
+  })
+  afterEach(async () => {
+    await h.dispose()
+  })
+
+  it('a hung agent command is killed at timeoutMs, the chat gets nothing, and the next message is answered', async () => {
+    h.writeConfig(
+      {dmPolicy: 'allowlist', allowFrom: ['+15550001000']},
+      {agents: {list: [{id: 'main', runtime: 'command', command: [process.execPath, ECHO_AGENT], timeoutMs: 800}]}},
+    )
+    h.start()
+    await h.ready()
+    await h.inject('+15550001000', 'please hang now')
+    await h.waitForLog(/timed out after 800 ms/)
+    await h.inject('+15550001000', 'are you there')
+    const sent = await h.waitForSent(1)
+    expect(sent.map((s) => s.text)).to.deep.equal(['You said: are you there'])
+  })
+
+  it('pairing: at most 3 pending codes, no second code while pending, a new code after expiry', async () => {
+    h.writeConfig({}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    await h.injectBatch([1, 2, 3, 4].map((i) => ({from: `+1555000200${i}`, text: `hi from ${i}`})))
+    await h.waitForLog(/3 pairing requests already pending/)
+    await h.inject('+15550002001', 'hi again')
+    await h.waitForLog(/code already sent, not sent again/)
+    const codes = await h.sent()
+    expect(codes).to.have.length(3)
+    expect(new Set(codes.map((c) => c.to ?? c.chat_identifier)).size).to.equal(3)
+    // Expire sender 1's code (as an hour passing would), then it writes again: a new code.
+    const file = path.join(h.dir, 'pairing', 'imessage-default.json')
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as {requests: Array<{sender: string; expiresAt: number; requestedAt: number}>}
+    for (const r of doc.requests) if (r.sender === '+15550002001') (r.expiresAt = Date.now() - 1000), (r.requestedAt = Date.now() - 3_601_000)
+    fs.writeFileSync(file, JSON.stringify(doc))
+    await h.inject('+15550002001', 'hello once more')
+    const after = await h.waitForSent(4)
+    const first = /pairing code: (\w+)/.exec(codes[0]!.text)![1]
+    const renewed = /pairing code: (\w+)/.exec(after[3]!.text)![1]
+    expect(renewed).to.not.equal(first)
+  })
+
+  it('concurrent `pairing approve` (CLI child processes) while the gateway writes the pairing store loses no write', async () => {
+    h.writeConfig({}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    await h.injectBatch([1, 2, 3].map((i) => ({from: `+1555000300${i}`, text: `hi ${i}`})))
+    const codes = await h.waitForSent(3)
+    const codeOf = (handle: string) => /pairing code: (\w+)/.exec(codes.find((c) => (c.to ?? c.chat_identifier) === handle)!.text)![1]!
+    // Approvals race the gateway recording new requests from two more senders.
+    const [r1, r2] = await Promise.all([
+      h.cli(['pairing', 'approve', 'imessage', codeOf('+15550003001')]),
+      h.cli(['pairing', 'approve', 'imessage', codeOf('+15550003002').toLowerCase()]),
+      h.injectBatch([4, 5].map((i) => ({from: `+1555000300${i}`, text: `hi ${i}`}))),
+    ])
+    expect(r1!.exitCode, r1!.stderr).to.equal(0)
+    expect(r2!.exitCode, r2!.stderr).to.equal(0)
+    await h.injectBatch([1, 2].map((i) => ({from: `+1555000300${i}`, text: `approved ${i}`})))
+    await h.waitFor(async () => (await h.sent()).filter((s) => s.text.startsWith('approved')).length === 2, 'both approved senders answered')
+    const allow = JSON.parse(fs.readFileSync(path.join(h.dir, 'pairing', 'imessage-default-allow.json'), 'utf8')) as {approved: Array<{handle: string}>}
+    expect(allow.approved.map((a) => a.handle).sort()).to.deep.equal(['+15550003001', '+15550003002'])
+    const pending = JSON.parse(fs.readFileSync(path.join(h.dir, 'pairing', 'imessage-default.json'), 'utf8')) as {requests: Array<{sender: string}>}
+    const senders = pending.requests.map((r) => r.sender)
+    expect(senders).to.include('+15550003003')
+    expect(senders).to.not.include('+15550003001')
+    expect(senders).to.not.include('+15550003002')
+  })
+
+  it('applies a valid config edit without a restart and keeps the running config on an invalid one', async () => {
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: []}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    await h.inject('+15550004000', 'first try')
+    await h.waitForLog(/not in channels\.imessage\.allowFrom/)
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: ['+15550004000']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    await h.waitForLog(/config change applied/)
+    await h.inject('+15550004000', 'second try')
+    await h.waitForSent(1)
+    fs.writeFileSync(h.configPath, '{ channels: { imessage: { dmPolicy: "nonsense", ')
+    await h.waitForLog(/config change not applied/)
+    await h.inject('+15550004000', 'third try')
+    const sent = await h.waitForSent(2)
+    expect(sent.map((s) => s.text)).to.deep.equal(['second try', 'third try'])
+    expect(h.countLogs(/imsg rpc running/)).to.equal(1)
+  })
+
+  it('/config get|set from an approved sender writes through the validated writer; refused when configWrites is false', async () => {
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: ['+15550005000']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}, commands: {config: true}})
+    h.start()
+    await h.ready()
+    await h.inject('+15550005000', '/config get channels.imessage.dmPolicy')
+    await h.waitForSent(1)
+    await h.inject('+15550005000', '/config set channels.imessage.responsePrefix [bot]')
+    await h.waitFor(async () => (await h.sent()).find((s) => s.text.startsWith('Set ')), 'set reply')
+    await h.waitForLog(/config change applied/)
+    await h.inject('+15550005000', 'hello')
+    await h.waitFor(async () => (await h.sent()).find((s) => s.text === '[bot] hello'), 'prefixed reply')
+    await h.inject('+15550005000', '/config set channels.imessage.dmPolicy bogus')
+    await h.waitFor(async () => (await h.sent()).find((s) => s.text.startsWith('Not done:')), 'refusal of an invalid value')
+    const texts = (await h.sent()).map((s) => s.text)
+    expect(texts[0]).to.equal('channels.imessage.dmPolicy = "allowlist"')
+    expect(fs.readFileSync(h.configPath, 'utf8')).to.contain('responsePrefix')
+    expect(fs.readFileSync(h.configPath, 'utf8')).to.not.contain('bogus')
+
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: ['+15550005000'], configWrites: false}, {agents: {list: [{id: 'main', runtime: 'echo'}]}, commands: {config: true}})
+    await h.waitFor(() => h.countLogs(/config change applied/) >= 2, 'reload')
+    await h.inject('+15550005000', '/config set channels.imessage.dmPolicy open')
+    await h.waitFor(async () => (await h.sent()).find((s) => s.text.startsWith('Refused')), 'refusal')
+    expect(fs.readFileSync(h.configPath, 'utf8')).to.not.contain('"open"')
+  })
+
+  it('refuses two accounts on the same cliPath + dbPath with exit 7', async () => {
+    h.writeConfig({accounts: {a: {}, b: {}}})
+    h.start()
+    await h.waitFor(() => h.exitCode !== undefined, 'exit')
+    expect(h.exitCode).to.equal(7)
+    expect(h.logs.map((l) => l.msg).join('\n')).to.match(/both run|use the same cliPath/)
+  })
+})
