@@ -98,13 +98,16 @@ function checkUnknownKeys(data: unknown, schema: z.ZodTypeAny, segs: PathSegment
       if (!Object.prototype.hasOwnProperty.call(shape, key)) {
         const guess = didYouMean(key, allowed)
         const p = formatPath(here)
+        const guessSet = guess !== undefined && Object.prototype.hasOwnProperty.call(data, guess)
         out.add(
           'error',
           here,
-          `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}`,
-          guess
+          `unknown key "${key}"${guess ? ` (did you mean "${guess}"?${guessSet ? ` It is already set next to it.` : ''})` : ''}`,
+          guess && !guessSet
             ? `Rename it to ${guess}, or remove it: remoteclaw config unset ${shellQuote(p)}`
-            : `Remove it (remoteclaw config unset ${shellQuote(p)}); keys allowed here: ${allowed.join(', ')}`,
+            : guess
+              ? `Remove the misspelled key: remoteclaw config unset ${shellQuote(p)}`
+              : `Remove it (remoteclaw config unset ${shellQuote(p)}); keys allowed here: ${allowed.join(', ')}`,
         )
         continue
       }
@@ -117,9 +120,34 @@ function checkUnknownKeys(data: unknown, schema: z.ZodTypeAny, segs: PathSegment
   }
 }
 
+/** A copy of the data without keys the schema does not know (already reported above). */
+function stripUnknown(data: unknown, schema: z.ZodTypeAny): unknown {
+  const t = unwrap(schema)
+  if (t instanceof z.ZodObject && isPlainObject(data)) {
+    const shape = t.shape as Record<string, z.ZodTypeAny>
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(data)) if (Object.prototype.hasOwnProperty.call(shape, k)) out[k] = stripUnknown(v, shape[k]!)
+    return out
+  }
+  if (t instanceof z.ZodRecord && isPlainObject(data)) {
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, stripUnknown(v, t.valueSchema as z.ZodTypeAny)]))
+  }
+  if (t instanceof z.ZodArray && Array.isArray(data)) return data.map((v) => stripUnknown(v, t.element as z.ZodTypeAny))
+  return data
+}
+
+/**
+ * Type issues (unknown keys excluded, they have their own message). Returns the typed config
+ * for the semantic rules: also when unknown keys were the only problem, so one run of
+ * `config validate` lists the semantic errors too.
+ */
 function schemaIssues(data: unknown, out: Collector): RemoteclawConfig | undefined {
   const parsed = configSchema.safeParse(data)
   if (parsed.success) return parsed.data
+  if (parsed.error.issues.every((i) => i.code === 'unrecognized_keys')) {
+    const stripped = configSchema.safeParse(stripUnknown(data, configSchema))
+    if (stripped.success) return stripped.data
+  }
   for (const issue of parsed.error.issues) {
     if (issue.code === 'unrecognized_keys') continue // reported with a did-you-mean above
     const segs = issue.path
@@ -288,7 +316,7 @@ function checkSemantics(config: RemoteclawConfig, out: Collector, home: string):
         out.add(
           'error',
           policyAt,
-          `dmPolicy "open" needs "*" in ${formatPath(fixAt)}${who(fixAt)}; without it nobody outside allowFrom can DM the bot`,
+          `dmPolicy "open" needs "*" in ${formatPath(fixAt)}${who(fixAt)} (the "*" confirms that anyone may DM the bot)`,
           `remoteclaw config set ${shellQuote(formatPath(fixAt))} '["*"]'   (or choose another policy: remoteclaw config set ${shellQuote(formatPath(policyAt))} pairing)`,
         )
       } else {

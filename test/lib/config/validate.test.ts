@@ -65,6 +65,13 @@ describe('config validation', () => {
     expect(ok.warnings.map((w) => w.message).join('\n')).to.contain('dmPolicy "open": anyone')
   })
 
+  it('lists semantic errors in the same run as unknown keys, and says when the suggested key already exists', () => {
+    const {errors} = check('{channels: {imessage: {dmpolicy: "x", dmPolicy: "open", allowFrom: ["+1555"]}}}')
+    expect(errors.map((e) => e.path)).to.deep.equal(['channels.imessage.dmpolicy', 'channels.imessage.dmPolicy'])
+    expect(errors[0]!.message).to.contain('already set next to it')
+    expect(errors[0]!.fix).to.equal('Remove the misspelled key: remoteclaw config unset channels.imessage.dmpolicy')
+  })
+
   it('rejects mention patterns that do not compile as RegExp with flag i', () => {
     const text = '{messages: {groupChat: {mentionPatterns: ["@bot\\\\b", "(unclosed"]}}, agents: {list: [{id: "a", groupChat: {mentionPatterns: ["[z-a]"]}}]}}'
     const {errors} = check(text)
