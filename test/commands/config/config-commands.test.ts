@@ -47,6 +47,22 @@ describe('config commands (@oclif/test runCommand)', () => {
     expect(scalar.stdout).to.equal('+15551234567\n')
   })
 
+  it('--json shapes of set, unset and validate are stable (documented in the README)', async () => {
+    const set = await run(['config', 'set', 'channels.imessage.groups["42"]', '{}', '--json'])
+    const setDoc = JSON.parse(set.stdout)
+    expect(Object.keys(setDoc).sort()).to.deep.equal(['changed', 'diff', 'dryRun', 'file', 'path', 'value'])
+    expect(setDoc).to.include({path: 'channels.imessage.groups["42"]', changed: true, dryRun: false, file: file()})
+    const again = JSON.parse((await run(['config', 'set', 'channels.imessage.groups["42"]', '{}', '--json'])).stdout)
+    expect(again.backup).to.equal(undefined) // unchanged: nothing written, no backup
+    expect(again.changed).to.equal(false)
+    const unset = JSON.parse((await run(['config', 'unset', 'channels.imessage.groups["42"]', '--json'])).stdout)
+    expect(Object.keys(unset).sort()).to.deep.equal(['backup', 'diff', 'dryRun', 'file', 'path', 'previous'])
+    expect(unset.previous).to.deep.equal({})
+    expect(unset.backup).to.equal(`${file()}.bak`)
+    const v = JSON.parse((await run(['config', 'validate', '--json'])).stdout)
+    expect(Object.keys(v).sort()).to.deep.equal(['errors', 'exists', 'path', 'valid', 'warnings'])
+  })
+
   it('config get of a missing path exits 4 (also under --json)', async () => {
     const r = await run(['config', 'get', 'channels.imessage.mediaMaxMb'])
     expect(r.exitCode).to.equal(4)
