@@ -130,8 +130,8 @@ export async function editConfig(
     }
     return out
   }
-  // A dry run still takes the lock so it diffs against a settled file.
-  return withFileLock(file, run)
+  // A dry run only reads: no lock, so it creates nothing (not even the state dir).
+  return opts.dryRun ? run() : withFileLock(file, run)
 }
 
 /** updateConfig with a ConfigDocument (get/set/unset by path). Signature shared with the gateway and wizard. */

@@ -190,6 +190,11 @@ describe('config store (lossless, validated, atomic writes)', () => {
     expect(r.diff).to.contain("+      dmPolicy: 'disabled',")
     expect(read()).to.equal(COMMENTED)
     expect(fs.existsSync(`${ctx.configPath}.bak`)).to.equal(false)
+    // without a file: nothing is created, not even the state dir
+    const other = {configPath: path.join(t.dir, 'fresh', 'remoteclaw.json'), home: t.dir}
+    const fresh = await setConfigValue(other, 'channels.imessage.enabled', 'true', {dryRun: true})
+    expect(fresh.diff).to.contain('+      enabled: true,')
+    expect(fs.existsSync(path.dirname(other.configPath))).to.equal(false)
   })
 
   it('get: whole file, a value, and exit 4 naming the default for a missing path', async () => {
