@@ -47,12 +47,18 @@ export function didYouMean(name: string, candidates: readonly string[]): string 
 
 type Locator = (segs: readonly PathSegment[]) => {line: number; column: number} | undefined
 
+/** Finds keys in the text; the concrete syntax tree is only built once an issue needs a location. */
 function makeLocator(text: string): Locator {
-  try {
-    const {root} = parseCst(text)
-    return (segs) => locatePath(root, segs)
-  } catch {
-    return () => undefined
+  let root: ReturnType<typeof parseCst>['root'] | null | undefined
+  return (segs) => {
+    if (root === undefined) {
+      try {
+        root = parseCst(text).root
+      } catch {
+        root = null
+      }
+    }
+    return root ? locatePath(root, segs) : undefined
   }
 }
 
