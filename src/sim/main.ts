@@ -3,7 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import {
-  attachmentFor, type AttachmentSpec, defaultDbPath, isoFromApple, localAccount, missingAttachment, openExisting,
+  attachmentFor, type AttachmentSpec, defaultDbPath, expandHome, isoFromApple, localAccount, missingAttachment, openExisting,
   openForWrite, Writer,
 } from './db.js'
 import {encodeChatCli, Reader} from './query.js'
@@ -59,7 +59,8 @@ function fail(text: string): never {
 }
 
 function dbPathOf(a: Args): string {
-  return flag(a, 'db') ?? defaultDbPath(process.env)
+  const db = flag(a, 'db')
+  return db !== undefined ? path.resolve(expandHome(db)) : defaultDbPath(process.env)
 }
 
 /** What imsg prints when chat.db can't be opened (FDA knob or a missing file). */

@@ -116,7 +116,8 @@ export class Reader {
   }
 
   chat(id: number): ChatInfo | undefined {
-    const cached = this.chatCache.get(id)
+    // ≤0.13 caches chat info for the process lifetime (renames/new participants show after a restart); 0.14 refreshes
+    const cached = atLeast(this.v, '0.14.0') ? undefined : this.chatCache.get(id)
     if (cached) return cached
     const r = this.st.chat.get(id) as ChatRow | undefined
     if (!r) return undefined
