@@ -3,6 +3,7 @@ import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {resolveAccount, resolveAccounts} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {readGatewayHealth} from '../../lib/gateway/health.js'
+import {createLogger} from '../../lib/log.js'
 import {probeAccount, type ProbeResult} from '../../lib/imsg/probe.js'
 import {buildStatus, renderStatus, type StatusJson} from '../../lib/imsg/status.js'
 
@@ -39,7 +40,9 @@ ${EXIT_CODES_HELP}
     if (flags.probe) {
       probes = new Map()
       if (!this.jsonEnabled() && accounts.length > 0) this.note(`Probing ${accounts.filter((a) => a.enabled).length} account(s)...`)
-      const results = await Promise.all(accounts.map((a) => probeAccount(a, ctx, {timeoutMs: flags.timeout ?? a.rpcTimeoutMs})))
+      // The checks report imsg's stray output themselves; the client's log shows only with --verbose.
+      const probeCtx = {...ctx, log: createLogger({level: this.isVerbose ? 'debug' : 'error'})}
+      const results = await Promise.all(accounts.map((a) => probeAccount(a, probeCtx, {timeoutMs: flags.timeout ?? a.rpcTimeoutMs})))
       for (const r of results) probes.set(r.accountId, r)
     }
     const gateway = await readGatewayHealth(ctx)

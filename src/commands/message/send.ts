@@ -3,6 +3,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {resolveAccount} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {UsageError} from '../../lib/errors.js'
+import {createLogger} from '../../lib/log.js'
 import {TARGET_FORMS} from '../../lib/imsg/targets.js'
 import {sendMessage, type SendMessageResult} from '../../lib/outbound/send.js'
 
@@ -46,7 +47,8 @@ Nothing is retried: if imsg reports "delivery outcome unknown" (-32001) or a sen
       target: flags.target,
       text,
       file: flags.file,
-      ctx,
+      // imsg's own output already appears in the error we print; only --verbose shows the client's log.
+      ctx: {...ctx, log: createLogger({level: this.isVerbose ? 'debug' : 'error'})},
       onPart: (p, total) => {
         if (total > 1 && !this.jsonEnabled()) this.note(`sent part ${p.index + 1}/${total}`)
       },

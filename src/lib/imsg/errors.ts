@@ -150,8 +150,9 @@ function dataText(data: unknown): string {
   if (typeof data === 'string') return data
   if (data && typeof data === 'object') {
     const o = data as Record<string, unknown>
-    const parts = [o.detail, o.error, o.message, o.path].filter((v): v is string => typeof v === 'string')
-    return parts.length > 0 ? parts.join(' ') : JSON.stringify(data)
+    const text = [o.detail, o.error, o.message].find((v): v is string => typeof v === 'string')
+    if (text === undefined) return JSON.stringify(data)
+    return typeof o.path === 'string' ? `${text} (${o.path})` : text
   }
   return ''
 }

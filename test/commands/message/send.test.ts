@@ -126,6 +126,44 @@ describe('message send (built CLI, imsg simulator as cliPath)', function () {
     }
   })
 
+  describe('Full Disk Access missing', () => {
+    for (const [version, message] of [
+      ['0.5.0', 'Error: imsg cannot read the Messages database (Full Disk Access missing); imsg exited with code 1 before answering send; it printed: permissionDenied(path: "<DB>", underlying: authorization denied (code: 23))'],
+      ['0.9.0', 'Error: imsg cannot read the Messages database (Full Disk Access missing): authorization denied (code: 23)'],
+      ['0.14.0', 'Error: imsg cannot read the Messages database (Full Disk Access missing): The configured Messages database could not be opened read-only. Verify the path and grant Full Disk Access to the supervising process, then retry. (<DB>)'],
+    ] as const) {
+      it(`imsg ${version}: a chat_id send fails with the Full Disk Access fix`, async () => {
+        const s = await setup()
+        try {
+          const r = await runCli(['message', 'send', '--target', `chat_id:${s.chatId}`, '--text', 'hi'], {
+            stateDir: s.dir,
+            env: {IMSG_SIM_FDA: 'missing', IMSG_SIM_VERSION: version},
+          })
+          expect(r.exitCode).to.equal(1)
+          expect(r.stderr.split('\n')[0]).to.equal(message.replace('<DB>', s.db))
+          expect(r.stderr).to.include(`Fix: Grant Full Disk Access to the exact process context that runs ${IMSG_SIM}`)
+          expect(r.stderr).to.not.include('WARN') // the client's log stays quiet without --verbose
+        } finally {
+          s.cleanup()
+        }
+      })
+    }
+
+    it('imsg 0.14.0 (degraded mode): a direct send to a handle still works', async () => {
+      const s = await setup()
+      try {
+        const r = await runCli(['message', 'send', '--target', '+15551234567', '--text', 'hi'], {
+          stateDir: s.dir,
+          env: {IMSG_SIM_FDA: 'missing', IMSG_SIM_VERSION: '0.14.0'},
+        })
+        expect(r.exitCode, r.stderr).to.equal(0)
+        expect(r.stdout).to.match(/^sent 1 message to \+15551234567/)
+      } finally {
+        s.cleanup()
+      }
+    })
+  })
+
   it('a hung imsg: the send times out with the wrapper fix and is not retried', async () => {
     const s = await setup({rpcTimeoutMs: 800})
     try {
