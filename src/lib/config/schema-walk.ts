@@ -27,31 +27,9 @@ export function schemaAt(segs: readonly PathSegment[], root: z.ZodTypeAny = conf
   return cur
 }
 
-/** The keys an object level allows (for did-you-mean), or undefined for maps and non-objects. */
-export function allowedKeys(t: z.ZodTypeAny): string[] | undefined {
-  const u = unwrap(t)
-  return u instanceof z.ZodObject ? Object.keys(u.shape as object) : undefined
-}
-
 /** True when the schema wants a string (or a string enum) at this point. */
 export function wantsString(t: z.ZodTypeAny | undefined): boolean {
   if (!t) return false
   const u = unwrap(t)
   return u instanceof z.ZodString || u instanceof z.ZodEnum || (u instanceof z.ZodLiteral && typeof u.value === 'string')
-}
-
-export function describeOf(t: z.ZodTypeAny): string | undefined {
-  let cur: z.ZodTypeAny = t
-  for (;;) {
-    if (cur.description) return cur.description
-    const next = unwrap(cur)
-    if (next === cur) {
-      // unwrap() strips several layers at once; check each layer's description on the way
-      return undefined
-    }
-    if (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable) cur = cur.unwrap()
-    else if (cur instanceof z.ZodDefault) cur = cur.removeDefault()
-    else if (cur instanceof z.ZodEffects) cur = cur.innerType()
-    else return next.description
-  }
 }
