@@ -309,7 +309,8 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
     : undefined
   io.out('')
   io.out(preview.changed ? `Config change (${ctx.configPath}):` : `The config already has these settings (${ctx.configPath}).`)
-  if (preview.changed) for (const line of preview.diff.trimEnd().split('\n')) io.out(line)
+  // The patch minus its "Index:"/"====" preamble: the ---/+++ lines already name the file.
+  if (preview.changed) for (const line of preview.diff.trimEnd().split('\n').filter((l) => !/^(Index: |={10,})/.test(l))) io.out(line)
   if (ssh && cliPath) io.out(`Wrapper: ${cliPath} (mode 0700) runs ${ssh.remoteImsg} as ${ssh.user}@${ssh.host} over SSH`)
   if (hostKey && hostKeyState === 'unknown' && ssh) io.out(`known_hosts: add ${hostKey.fingerprint} for ${knownHostName(keyHost, keyPort)} to ${ssh.knownHosts}`)
   if (nested && !det.hasAccountsMap && det.accountIds.length > 0) {

@@ -235,6 +235,15 @@ describe('setup imessage wizard', function () {
     expect(fs.existsSync(ctx.configPath)).to.equal(false)
   })
 
+  it('a Mac that does not answer: exit 6 before anything is written', async () => {
+    const {ctx, promise} = await setup({...sshFlags(), port: 1, deployment: 'remote', sshUser: sshd.user, remoteImsgPath: remoteImsg, yes: true})
+    const err = await rejectionOf(promise)
+    expect(err.exitCode).to.equal(6)
+    expect(err.fix).to.include('Remote Login')
+    expect(fs.existsSync(ctx.configPath)).to.equal(false)
+    expect(fs.existsSync(knownHosts)).to.equal(false)
+  })
+
   it('Ctrl-C at a prompt (ExitPromptError) writes nothing and maps to exit 130', async () => {
     const ctrlC = Object.assign(new Error('User force closed the prompt with SIGINT'), {name: 'ExitPromptError'})
     const {ctx, promise} = await setup({...sshFlags(), deployment: 'remote'}, [{match: 'SSH user', answer: ctrlC}])
