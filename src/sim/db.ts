@@ -1,13 +1,27 @@
 // chat.db on real SQLite: the schema subset imsg reads (§8.2), Apple-epoch dates (§8.3) and the
 // writes Messages.app would do (inbound rows, our own sends). WAL + busy_timeout let inject, sent and
 // several rpc processes share one file as they do on a Mac.
-import Database from 'better-sqlite3'
+import type BetterSqlite3 from 'better-sqlite3'
 import {randomUUID} from 'node:crypto'
 import fs from 'node:fs'
+import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 
-export type DB = Database.Database
+export type DB = BetterSqlite3.Database
+
+// Loaded on first use: --version and rpc --help (what probes run most) then start without the native module.
+const require = createRequire(import.meta.url)
+let sqlite: typeof BetterSqlite3 | undefined
+function Database(file: string, options?: BetterSqlite3.Options): DB {
+  sqlite ??= require('better-sqlite3') as typeof BetterSqlite3
+  return new sqlite(file, options)
+}
+
+/** A read-only connection (the watch poller's own, for PRAGMA data_version). */
+export function openReadonly(dbPath: string): DB {
+  return tune(Database(dbPath, {readonly: true, fileMustExist: true}))
+}
 
 const APPLE_EPOCH_MS = 978_307_200_000
 
@@ -88,7 +102,7 @@ function tune(db: DB): DB {
 /** Opens (creating with the schema when absent) for writers: init, inject, send. */
 export function openForWrite(dbPath: string): DB {
   fs.mkdirSync(path.dirname(dbPath), {recursive: true})
-  const db = tune(new Database(dbPath))
+  const db = tune(Database(dbPath))
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.exec(SCHEMA)
@@ -97,7 +111,7 @@ export function openForWrite(dbPath: string): DB {
 
 /** Opens an existing DB for the rpc server; throws when the file is missing (imsg never creates it). */
 export function openExisting(dbPath: string): DB {
-  const db = tune(new Database(dbPath, {fileMustExist: true}))
+  const db = tune(Database(dbPath, {fileMustExist: true}))
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.exec(SCHEMA)

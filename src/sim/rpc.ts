@@ -1,9 +1,8 @@
 // `imsg rpc`: JSON-RPC 2.0 over stdio, one compact JSON object per line (protocol §3–§6), in the
 // lenient (≤0.13) or strict (0.14+) era, plus the failure knobs of the contract.
-import Database from 'better-sqlite3'
 import {isUtf8} from 'node:buffer'
 import fs from 'node:fs'
-import {type DB, localAccount, openExisting, Writer} from './db.js'
+import {type DB, localAccount, openExisting, openReadonly, Writer} from './db.js'
 import {
   isoToApple, lBool, lInt, lStr, lStrArray, pick, validateStrict,
 } from './params.js'
@@ -610,8 +609,7 @@ class Server {
   /** One poller per process: PRAGMA data_version every 10 ms on its own connection, plus the 5 s fallback. */
   private ensurePoller(): void {
     if (this.poller) return
-    this.watchDb = new Database(this.o.dbPath, {readonly: true, fileMustExist: true})
-    this.watchDb.pragma('busy_timeout = 5000')
+    this.watchDb = openReadonly(this.o.dbPath)
     const stmt = this.watchDb.prepare('PRAGMA data_version')
     stmt.pluck()
     this.dataVersion = stmt.get() as number

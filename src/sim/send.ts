@@ -1,7 +1,8 @@
 // `send` as imsg's AppleScript path does it, with Messages.app's effect simulated: an is_from_me=1 row
 // joined to the target chat (plus an attachment row), which then comes back through watch.
-import {parsePhoneNumberFromString, type CountryCode} from 'libphonenumber-js'
+import type {CountryCode, parsePhoneNumberFromString} from 'libphonenumber-js'
 import fs from 'node:fs'
+import {createRequire} from 'node:module'
 import path from 'node:path'
 import {attachmentFor, expandHome, type Writer} from './db.js'
 import type {Reader} from './query.js'
@@ -37,10 +38,15 @@ export interface SendOutcome {
 }
 
 /** Phone numbers to E.164 with `region` (as imsg does); emails and other handles as given. */
+const require = createRequire(import.meta.url)
+let parsePhone: typeof parsePhoneNumberFromString | undefined
+
 export function normalizeHandle(to: string, region: string): string {
   const t = to.trim()
   if (t.includes('@')) return t
-  const p = parsePhoneNumberFromString(t, region.toUpperCase() as CountryCode)
+  // loaded on first use: its metadata costs ~50 ms of start-up that --version/--help should not pay
+  parsePhone ??= (require('libphonenumber-js') as {parsePhoneNumberFromString: typeof parsePhoneNumberFromString}).parsePhoneNumberFromString
+  const p = parsePhone(t, region.toUpperCase() as CountryCode)
   return p ? p.number : t
 }
 
