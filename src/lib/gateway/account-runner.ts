@@ -44,7 +44,7 @@ export interface RunnerTimings {
 }
 
 export const DEFAULT_TIMINGS: RunnerTimings = {
-  debounceMs: 100,
+  debounceMs: 50,
   backoffBaseMs: 500,
   maxBackoffMs: 30_000,
   failuresBeforeSlow: 5,
@@ -145,12 +145,17 @@ export class AccountRunner {
       perMinute: () => this.account.outboundPerMinute,
       chunking: () => ({limit: this.account.textChunkLimit, mode: this.account.chunkMode}),
       service: () => this.account.service,
+      // Successful sends are written with the heartbeat; a failure is written at once.
       onOutcome: (o, at) =>
-        this.d.health.update(this.account.id, {
-          lastSendAt: this.d.health.iso(at),
-          lastSendOutcome: o.status === 'empty' ? 'sent' : o.status === 'interrupted' ? 'unknown' : o.status,
-          ...(o.error ? {lastError: o.error, lastErrorAt: this.d.health.iso(at)} : {}),
-        }),
+        this.d.health.update(
+          this.account.id,
+          {
+            lastSendAt: this.d.health.iso(at),
+            lastSendOutcome: o.status === 'empty' ? 'sent' : o.status === 'interrupted' ? 'unknown' : o.status,
+            ...(o.error ? {lastError: o.error, lastErrorAt: this.d.health.iso(at)} : {}),
+          },
+          {quiet: o.status === 'sent' || o.status === 'empty'},
+        ),
       onLaneBlocked: () => this.restartChild('imsg reported its send lane blocked (-32004)'),
     })
     this.d.health.update(this.account.id, {state: 'starting', running: false, cursor: this.state.cursor})
@@ -446,6 +451,7 @@ export class AccountRunner {
     return min - 1
   }
 
+  /** Marks a message handled: the cursor moves now; persisting it does not hold up the stream. */
   private async complete(env: Envelope, markGuid = true): Promise<void> {
     this.inflight.delete(env.cursor)
     const cursor = Math.max(this.lowWater(), this.state.cursor)
@@ -483,7 +489,7 @@ export class AccountRunner {
       else if (drop.reason === 'own-send') this.log.debug(`${chatLabel(env)}: own reply (is_from_me) skipped`, {rowid: env.messageId})
       else logDrop(this.log, env, drop)
       this.d.onEvent?.({type: 'dropped', env, reason: drop.reason})
-      await this.complete(env, drop.reason !== 'duplicate')
+      void this.complete(env, drop.reason !== 'duplicate')
       return
     }
     this.backlog.flush()
@@ -510,23 +516,39 @@ export class AccountRunner {
     return this.account.responsePrefix
   }
 
+  private lastApprovedRefresh = 0
+
+  private async refreshApproved(force: boolean): Promise<void> {
+    const t = this.now
+    if (!force && t - this.lastApprovedRefresh < 1_000) return
+    await this.approved.refresh()
+    this.lastApprovedRefresh = t
+  }
+
   private async route(env: Envelope, receivedAt: number): Promise<void> {
     const a = this.account
     const agent = this.agentFor(env)
+    let decision
     try {
-      await this.approved.refresh()
+      // One stat per second at most; an unknown sender always re-checks, so an approval made a
+      // moment ago by `pairing approve` applies to the very next message.
+      await this.refreshApproved(false)
+      decision = decideInbound(env, a, this.approved, agent.mentionPatterns)
+      if (decision.action === 'pair') {
+        await this.refreshApproved(true)
+        decision = decideInbound(env, a, this.approved, agent.mentionPatterns)
+      }
     } catch (error) {
-      // An unreadable allowlist must not turn approved senders into strangers: hold the message.
+      // An unreadable allowlist must not turn approved senders into strangers: hold the message
+      // (it stays in flight, so the cursor stays below it and it is handled after a restart).
       this.log.error(`${chatLabel(env)} not handled: ${errorMessage(error)}`, {fix: (error as {fix?: string}).fix})
-      this.inflight.delete(env.cursor) // cursor stays below it: it is retried after a restart
       return
     }
-    const decision = decideInbound(env, a, this.approved, agent.mentionPatterns)
     if (decision.action === 'drop' || decision.action === 'history') {
       this.log.info(describeDecision(decision)!, {reason: decision.action === 'drop' ? 'access' : 'not-addressed', admit: decision.admit, chatId: env.chat.chatId})
       if (decision.action === 'history') this.history.add(historyKey(a.id, env.chat.chatId), historyEntryFrom(env), historyLimitFor(a, env.chat.chatId))
       this.d.onEvent?.({type: 'dropped', env, reason: decision.action})
-      await this.complete(env)
+      void this.complete(env)
       return
     }
     if (decision.action === 'pair') {
@@ -547,7 +569,7 @@ export class AccountRunner {
         admit: 'send it again after the pause ends (the pause protects the Apple ID from a reply loop)',
       })
       this.d.onEvent?.({type: 'dropped', env, reason: 'loop-breaker'})
-      await this.complete(env)
+      void this.complete(env)
       return
     }
     const sessionKey = sessionKeyFor(agent.id, env)
@@ -573,7 +595,7 @@ export class AccountRunner {
         if (!text || text.trim() === '') {
           this.log.info(`${chatLabel(env)}: agent returned no reply; nothing sent`)
           this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: 'empty'})
-          await this.complete(env)
+          void this.complete(env)
           return
         }
         const outcome = await this.delivery.deliver({
@@ -584,17 +606,17 @@ export class AccountRunner {
           label: chatLabel(env),
         })
         this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: outcome.status})
-        await this.complete(env)
+        void this.complete(env)
       })
       .catch(async (error) => {
         if (error instanceof QueueRejectedError) {
           // Not started: leave it below the cursor so it is handled after a restart.
+          // It stays in flight, so the persisted cursor stays below it.
           this.log.warn(`${chatLabel(env)}: not handled now (${error.message}); it will be answered after the gateway restarts`)
-          this.inflight.delete(env.cursor)
           return
         }
         this.log.error(`${chatLabel(env)}: ${errorMessage(error)}`)
-        await this.complete(env)
+        void this.complete(env)
       })
   }
 
@@ -609,7 +631,7 @@ export class AccountRunner {
       })
     } catch (error) {
       this.log.error(`${chatLabel(env)}: pairing request not recorded: ${errorMessage(error)}`, {fix: (error as {fix?: string}).fix})
-      await this.complete(env)
+      void this.complete(env)
       return
     }
     if (result.status === 'approved') {
@@ -629,7 +651,7 @@ export class AccountRunner {
         })
       return
     }
-    await this.complete(env)
+    void this.complete(env)
   }
 
   // ---------------------------------------------------------------- shutdown

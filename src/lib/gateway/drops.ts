@@ -29,6 +29,7 @@ export class EchoTracker {
   /** chat+text -> expiry times of sends not yet matched */
   private readonly recent = new Map<string, number[]>()
   private readonly idOrder: string[] = []
+  private lastPrune = 0
 
   constructor(
     private readonly now: () => number,
@@ -53,12 +54,16 @@ export class EchoTracker {
   private addId(id: string): void {
     this.ids.add(id)
     this.idOrder.push(id)
-    if (this.idOrder.length > 2_000) this.ids.delete(this.idOrder.shift()!)
+    if (this.idOrder.length > 4_000) {
+      for (const old of this.idOrder.splice(0, 2_000)) this.ids.delete(old)
+    }
   }
 
+  /** Expired entries go at most once a second (a full scan per send would cost O(sends in window)). */
   private prune(): void {
-    if (this.recent.size < 512) return
     const t = this.now()
+    if (this.recent.size < 512 || t - this.lastPrune < 1_000) return
+    this.lastPrune = t
     for (const [k, times] of this.recent) {
       const kept = times.filter((e) => e >= t)
       if (kept.length === 0) this.recent.delete(k)

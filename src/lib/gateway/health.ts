@@ -201,14 +201,15 @@ export class HealthRecorder {
     return a
   }
 
-  update(id: string, patch: Partial<AccountHealth>): void {
+  /** Applies a patch; written now unless `quiet` (then with the next write or heartbeat). */
+  update(id: string, patch: Partial<AccountHealth>, opts: {quiet?: boolean} = {}): void {
     Object.assign(this.account(id), patch)
-    this.flush()
+    if (!opts.quiet) void this.flush()
   }
 
   remove(id: string): void {
     delete this.data.accounts[id]
-    this.flush()
+    void this.flush()
   }
 
   iso(t = this.now()): string {
@@ -220,8 +221,8 @@ export class HealthRecorder {
   }
 
   start(): void {
-    this.flush()
-    this.timer = setInterval(() => this.flush(), HEARTBEAT_MS)
+    void this.flush()
+    this.timer = setInterval(() => void this.flush(), HEARTBEAT_MS)
     this.timer.unref()
   }
 
