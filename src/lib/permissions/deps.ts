@@ -2,7 +2,7 @@ import type {Context} from '../context.js'
 import type {ResolvedAccount} from '../config/accounts.js'
 import {RemoteclawError} from '../errors.js'
 import {createLogger} from '../log.js'
-import {ImsgClient, ImsgError, ImsgSpawnError, ImsgTimeoutError} from '../imsg/index.js'
+import {probeAccount} from '../imsg/probe.js'
 import {sshConfigFor} from '../ssh/config.js'
 import {fetchHostKey} from '../ssh/hostkey.js'
 import {knownHostName, lookupHostKeyDetailed} from '../ssh/known-hosts.js'
@@ -14,38 +14,28 @@ export function defaultDoctorDeps(opts: {sshConfigFile?: string} = {}): DoctorDe
   return {probe: rpcProbe, hostKey: (ctx, remoteHost) => hostKeyState(ctx, remoteHost, opts)}
 }
 
-/** Starts `imsg rpc` exactly as the gateway does (same cliPath, --db) and makes one read. */
+/**
+ * The shared probe (src/lib/imsg/probe.ts, also behind `channels status --probe`): starts
+ * `imsg rpc` exactly as the gateway does (same cliPath, --db) and makes one read, bounded by
+ * timeoutMs so a hung imsg or wrapper is killed.
+ */
 export async function rpcProbe(ctx: Context, account: ResolvedAccount, timeoutMs = 10_000): Promise<ProbeSummary> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v
-  const client = ImsgClient.spawn({
-    cliPath: account.cliPath,
-    dbPath: account.dbPath,
-    remoteHost: account.remoteHost,
-    requestTimeoutMs: Math.min(timeoutMs, account.rpcTimeoutMs),
-    env,
-    spawn: ctx.spawn,
-    closeGraceMs: 500,
-    // imsg's non-JSON output is what the doctor reports; do not log it twice.
-    log: createLogger({level: 'error'}),
-  })
-  try {
-    const r = await client.chatsList({limit: 1})
-    return {ok: true, message: `\`imsg rpc\` answered chats.list (${r.chats.length} chat${r.chats.length === 1 ? '' : 's'} returned)`}
-  } catch (error) {
-    const e = error as Error
-    // imsg that started and exited is reachable but unhealthy (bad db, no FDA); a hang or no binary is not.
-    const unreachable = e instanceof ImsgTimeoutError || e instanceof ImsgSpawnError
-    const kind = e instanceof ImsgError ? e.kind : undefined
+  // imsg's non-JSON output is what the doctor reports; do not log it twice.
+  const r = await probeAccount(account, {...ctx, log: createLogger({level: 'error'})}, {timeoutMs})
+  const failed = r.checks.find((c) => c.status === 'fail')
+  if (r.status === 'healthy' || r.status === 'disabled' || !failed) {
     return {
-      ok: false,
-      severity: unreachable && kind !== 'full_disk_access' ? 'unreachable' : 'unhealthy',
-      message: `\`imsg rpc\` ${e instanceof ImsgTimeoutError ? 'did not answer chats.list in time (hung or stalled on a prompt)' : `failed: ${e.message}`}`,
-      fix: e instanceof RemoteclawError ? e.fix : undefined,
-      details: {error: e.name, kind},
+      ok: true,
+      message: `\`imsg rpc\` answered chats.list${r.latencyMs === undefined ? '' : ` in ${r.latencyMs} ms`}${r.protocol ? ` (${r.protocol} protocol${r.version ? `, imsg ${r.version}` : ''})` : ''}`,
+      details: {status: r.status, version: r.version, protocol: r.protocol},
     }
-  } finally {
-    await client.close().catch(() => {})
+  }
+  return {
+    ok: false,
+    severity: r.status === 'unreachable' ? 'unreachable' : 'unhealthy',
+    message: `${failed.message} [probe: ${failed.id}]`,
+    fix: failed.fix,
+    details: {status: r.status, check: failed.id, code: failed.code},
   }
 }
 
