@@ -212,7 +212,6 @@ export class Delivery {
       if (r.ok) {
         this.limiter.record(key)
         o.echoes?.recordSend(key, text, r.result)
-        if (req.to && req.chatId > 0) o.echoes?.recordSend(req.to, text, undefined)
         sent = i + 1
         if (o.state && req.inboundGuid && chunks.length > 1) await o.state.chunkSent(req.inboundGuid, sent)
         continue

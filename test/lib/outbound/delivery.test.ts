@@ -1,0 +1,136 @@
+import {expect} from 'chai'
+import {ImsgDeliveryUnknownError, ImsgTimeoutError} from '../../../src/lib/imsg/errors.js'
+import {createLogger, type LogRecord} from '../../../src/lib/log.js'
+import {Delivery, isRetrySafe, type SendParams} from '../../../src/lib/outbound/delivery.js'
+import {LoopBreaker} from '../../../src/lib/outbound/rate-limit.js'
+import {EchoTracker} from '../../../src/lib/gateway/drops.js'
+import type {Envelope} from '../../../src/lib/gateway/envelope.js'
+
+function setup(opts: {send?: (p: SendParams) => Promise<{id?: number; guid?: string}>; perMinute?: number; limit?: number} = {}) {
+  let clock = 1_000_000
+  const sent: SendParams[] = []
+  const sleeps: number[] = []
+  const records: LogRecord[] = []
+  const echoes = new EchoTracker(() => clock)
+  const d = new Delivery({
+    send: opts.send ?? (async (p) => (sent.push(p), {id: sent.length})),
+    log: createLogger({level: 'debug', write: () => {}, onRecord: (r) => records.push(r)}),
+    now: () => clock,
+    echoes,
+    perMinute: () => opts.perMinute ?? 20,
+    chunking: () => ({limit: opts.limit ?? 4000, mode: 'length'}),
+    retryBaseMs: 1,
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      clock += ms
+    },
+  })
+  return {d, sent, sleeps, records, echoes, advance: (ms: number) => (clock += ms)}
+}
+
+const req = (text: string, chatId = 7) => ({inboundGuid: '', chatId, to: '+15550001111', text, label: 'test'})
+
+describe('Delivery', () => {
+  it('replies to chat_id when known, else to the sender handle; prefix once, chunks in order', async () => {
+    const {d, sent} = setup({limit: 12})
+    const out = await d.deliver({...req('one two three four five six'), prefix: '[bot]'})
+    expect(out.status).to.equal('sent')
+    expect(sent.every((s) => s.chat_id === 7 && s.to === undefined)).to.equal(true)
+    expect(sent.map((s) => s.text).join(' ')).to.equal('[bot] one two three four five six')
+    expect(sent[0]!.text.startsWith('[bot] ')).to.equal(true)
+    expect(sent.length).to.be.greaterThan(1)
+    await d.deliver(req('hi', 0))
+    expect(sent.at(-1)).to.deep.equal({to: '+15550001111', text: 'hi'})
+  })
+
+  it('queues (never drops) replies beyond outboundPerMinute for one chat; other chats are not held up', async () => {
+    const {d, sent, sleeps, records} = setup({perMinute: 2})
+    const outs = await Promise.all([d.deliver(req('a')), d.deliver(req('b')), d.deliver(req('c')), d.deliver(req('x', 8))])
+    expect(outs.map((o) => o.status)).to.deep.equal(['sent', 'sent', 'sent', 'sent'])
+    expect(sent.filter((s) => s.chat_id === 7).map((s) => s.text)).to.deep.equal(['a', 'b', 'c'])
+    expect(sleeps.some((ms) => ms > 50_000)).to.equal(true)
+    expect(records.some((r) => /rate limit of 2\/min reached; reply queued/.test(r.msg))).to.equal(true)
+  })
+
+  it('never retries -32001 (outcome unknown) and logs it', async () => {
+    let calls = 0
+    const {d, records} = setup({
+      send: async () => {
+        calls++
+        throw new ImsgDeliveryUnknownError('delivery outcome unknown', {code: 'imsg_delivery_unknown', rpcCode: -32001, retrySafe: false})
+      },
+    })
+    const out = await d.deliver(req('hello'))
+    expect(out.status).to.equal('unknown')
+    expect(calls).to.equal(1)
+    expect(records.some((r) => r.level === 'warn' && /outcome unknown; not retried/.test(r.msg))).to.equal(true)
+  })
+
+  it('does not retry a send that timed out (it may still go out)', async () => {
+    let calls = 0
+    const {d} = setup({
+      send: async () => {
+        calls++
+        throw new ImsgTimeoutError('imsg did not answer send', {code: 'imsg_timeout', method: 'send', retrySafe: false})
+      },
+    })
+    expect((await d.deliver(req('hello'))).status).to.equal('unknown')
+    expect(calls).to.equal(1)
+  })
+
+  it('retries a failure that proves nothing was sent, then succeeds', async () => {
+    let calls = 0
+    const {d, sent} = setup({
+      send: async (p) => {
+        calls++
+        if (calls < 3) throw Object.assign(new Error('imsg is not running'), {retrySafe: true})
+        sent.push(p)
+        return {}
+      },
+    })
+    const out = await d.deliver(req('persist'))
+    expect(out.status).to.equal('sent')
+    expect(calls).to.equal(3)
+    expect(sent).to.have.length(1)
+  })
+
+  it('isRetrySafe follows imsg: retry_safe / not_started yes; -32001 never', () => {
+    expect(isRetrySafe({rpcCode: -32001, retrySafe: true})).to.equal(false)
+    expect(isRetrySafe({code: -32603, data: {retry_safe: true, disposition: 'not_started'}})).to.equal(true)
+    expect(isRetrySafe({code: -32603, data: {retry_safe: false, disposition: 'may_have_completed'}})).to.equal(false)
+    expect(isRetrySafe({code: -32000})).to.equal(true)
+    expect(isRetrySafe(new Error('boom'))).to.equal(false)
+  })
+
+  it('registers each sent chunk with the echo tracker', async () => {
+    const {d, echoes} = setup()
+    await d.deliver(req('mirror'))
+    const env = {chat: {chatId: 7}, sender: {handle: '+15550001111', raw: '+15550001111'}, text: 'mirror', guid: 'x', messageId: 99} as unknown as Envelope
+    expect(echoes.isEcho(env)).to.deep.equal({match: 'text'})
+    expect(echoes.isEcho(env), 'a match is consumed once').to.equal(undefined)
+  })
+})
+
+describe('LoopBreaker', () => {
+  it('pauses a chat that triggers more replies than a person could type, then resumes', () => {
+    let t = 0
+    const b = new LoopBreaker(() => t, {maxTriggers: 3, windowMs: 1000, pauseMs: 5000})
+    expect([1, 2, 3].map(() => b.check('c').paused)).to.deep.equal([false, false, false])
+    const v = b.check('c')
+    expect(v).to.deep.include({paused: true, tripped: true})
+    expect(b.check('other').paused).to.equal(false)
+    t += 1000
+    expect(b.check('c')).to.deep.include({paused: true, tripped: false})
+    t += 5000
+    expect(b.check('c').paused).to.equal(false)
+  })
+
+  it('does not trip at a human pace', () => {
+    let t = 0
+    const b = new LoopBreaker(() => t, {maxTriggers: 3, windowMs: 1000, pauseMs: 5000})
+    for (let i = 0; i < 20; i++) {
+      expect(b.check('c').paused).to.equal(false)
+      t += 400
+    }
+  })
+})
