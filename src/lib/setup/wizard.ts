@@ -205,12 +205,10 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
   let dbPath: string | undefined
   let ssh: {user: string; host: string; port?: number; remoteImsg: string; identityFile?: string; knownHosts: string; resolved?: SshResolved} | undefined
   if (flow === 'local') {
-    cliPath = await ask.input(
-      {flag: '--cli-path', message: 'Path to imsg'},
-      flags.cliPath,
-      existingLocalCli ?? det.imsg.found,
-      validateLocalPath('imsg path'),
-    )
+    // Detected (configured before, or on PATH) is an answer, not a question; --cli-path overrides.
+    const known = flags.cliPath === undefined ? (existingLocalCli ?? det.imsg.found) : undefined
+    if (known) io.note(`Using imsg at ${known} (${existingLocalCli ? 'from the config' : 'found on PATH'}; --cli-path overrides)`)
+    cliPath = await ask.input({flag: '--cli-path', message: 'Path to imsg'}, flags.cliPath ?? known, undefined, validateLocalPath('imsg path'))
     dbPath = flags.dbPath ?? path.join(ctx.home, 'Library/Messages/chat.db')
     if (det.platform !== 'darwin') {
       io.note(`Note: Messages runs only on macOS; on ${det.platform} a local account works only with an imsg stand-in (the simulator). For a Mac elsewhere use --deployment remote.`)

@@ -273,6 +273,22 @@ describe('setup imessage wizard', function () {
     expect(readConfig(ctx).channels.imessage).to.deep.equal({cliPath: IMSG_SIM, enabled: true, dbPath: db})
   })
 
+  it('local with imsg on PATH: asks only where Messages runs and to confirm', async () => {
+    const bin = path.join(home, 'bin')
+    fs.mkdirSync(bin)
+    fs.symlinkSync(IMSG_SIM, path.join(bin, 'imsg'))
+    const ctx = createContext({...ctxFor(), env: {...process.env, HOME: home, PATH: `${bin}:/usr/bin:/bin`}})
+    const prompter = scriptedPrompter([
+      {match: 'Where does Messages run', answer: 'local'},
+      {match: 'Write these changes', answer: true},
+    ])
+    const notes: string[] = []
+    await runSetup(ctx, {dbPath: db, skipChecks: true}, {prompter, out: () => {}, note: (l) => notes.push(l)}, {doctor: {}, timeoutMs: 10_000})
+    expect(prompter.asked).to.have.length(2)
+    expect(notes.join('\n')).to.include('imsg 0.9.0 at')
+    expect(readConfig(ctx).channels.imessage.cliPath).to.equal(path.join(bin, 'imsg'))
+  })
+
   it('asks for the account id when an accounts map exists', async () => {
     const ctx = ctxFor()
     fs.mkdirSync(path.dirname(ctx.configPath), {recursive: true})
