@@ -56,7 +56,7 @@ interface Impl {
 /** The floor: a plain pipe, one JSON line out, one line back, matched by id. */
 function floorImpl(db: string): Impl {
   const child = spawn(SIM, ['rpc', '--db', db], {stdio: ['pipe', 'pipe', 'ignore'], env: {...process.env, IMSG_SIM_VERSION: VERSION}})
-  const waiting = new Map<number, () => void>()
+  const waiting = new Map<number, (err?: Error) => void>()
   let buf = ''
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (chunk: string) => {
@@ -71,16 +71,37 @@ function floorImpl(db: string): Impl {
     }
   })
   let next = 1
+  let exited = false
+  child.once('exit', (code, signal) => {
+    exited = true
+    for (const [id, done] of waiting) {
+      waiting.delete(id)
+      done(new Error(`floor: imsg-sim exited (${code ?? signal}) with request ${id} unanswered`))
+    }
+  })
   return {
     one: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>((resolve, reject) => {
         const id = next++
-        waiting.set(id, resolve)
+        // Same 10 s limit as the client's default, so a lost answer fails the bench instead of hanging it.
+        const timer = setTimeout(() => {
+          waiting.delete(id)
+          reject(new Error(`floor: no answer to request ${id} within 10 s`))
+        }, 10_000)
+        waiting.set(id, (err?: Error) => {
+          clearTimeout(timer)
+          if (err) reject(err)
+          else resolve()
+        })
         child.stdin.write(JSON.stringify({jsonrpc: '2.0', id, method: METHOD, params: PARAMS}) + '\n')
       }),
     close: async () => {
+      if (exited) return
+      const gone = new Promise((resolve) => child.once('exit', resolve))
       child.stdin.end()
-      await new Promise((resolve) => child.once('exit', resolve))
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await gone
+      clearTimeout(t)
     },
   }
 }
@@ -119,6 +140,7 @@ async function batch(one: () => Promise<void>, n: number, concurrency: number): 
 async function compare(db: string, n: number, concurrency: number): Promise<{floor: Run; client: Run}> {
   const f = floorImpl(db)
   const c = clientImpl(db)
+  if (process.env.BENCH_DEBUG) console.error(`compare n=${n} concurrency=${concurrency}`)
   await batch(f.one, 200, concurrency) // warm-up
   await batch(c.one, 200, concurrency)
   const acc = {floor: {lat: [] as number[], rates: [] as number[]}, client: {lat: [] as number[], rates: [] as number[]}}
@@ -127,11 +149,13 @@ async function compare(db: string, n: number, concurrency: number): Promise<{flo
     const k = Math.min(size, n - done)
     const order: Array<['floor' | 'client', Impl]> = i % 2 === 0 ? [['floor', f], ['client', c]] : [['client', c], ['floor', f]]
     for (const [name, impl] of order) {
+      if (process.env.BENCH_DEBUG) console.error(`batch ${i} ${name}`)
       const r = await batch(impl.one, k, concurrency)
       acc[name].lat.push(...r.lat)
       acc[name].rates.push((k / r.ms) * 1000)
     }
   }
+  if (process.env.BENCH_DEBUG) console.error('closing')
   await f.close()
   await c.close()
   return {floor: summarize(acc.floor.lat, acc.floor.rates), client: summarize(acc.client.lat, acc.client.rates)}
