@@ -1,3 +1,4 @@
+import path from 'node:path'
 import fsp from 'node:fs/promises'
 import {isDeepStrictEqual} from 'node:util'
 import {createPatch} from 'diff'
@@ -5,7 +6,7 @@ import JSON5 from 'json5'
 import type {JsonObjectNode} from '@croct/json5-parser'
 import type {Context} from '../context.js'
 import {NotFoundError, RemoteclawError, UsageError} from '../errors.js'
-import {withFileLock, writeFileAtomic600} from '../util/files.js'
+import {ensureDir700, withFileLock, writeFileAtomic600} from '../util/files.js'
 import {cstGet, cstSet, cstUnset, parseCst, renderCst, CstParseError} from './cst.js'
 import {defaultFor} from './docs.js'
 import {configInvalid, ConfigInvalidError, loadConfig, readConfigText, syntaxIssue} from './load.js'
@@ -38,7 +39,7 @@ export interface UpdateResult {
   backupPath?: string
 }
 
-export type ConfigCtx = Pick<Context, 'configPath'> & Partial<Pick<Context, 'home'>>
+export type ConfigCtx = Pick<Context, 'configPath'> & Partial<Pick<Context, 'home' | 'stateDir'>>
 
 export function backupPathFor(configPath: string): string {
   return `${configPath}.bak`
@@ -120,6 +121,8 @@ export async function editConfig(
     const out: UpdateResult = {path: file, before, after, diff, changed, warnings}
     if (opts.dryRun) return out
     if (changed) {
+      // The state dir is ours: keep it 0700. A config placed elsewhere leaves its folder alone.
+      if (ctx.stateDir && path.dirname(path.resolve(file)) === path.resolve(ctx.stateDir)) await ensureDir700(ctx.stateDir)
       if (exists) {
         out.backupPath = backupPathFor(file)
         await writeFileAtomic600(out.backupPath, before)

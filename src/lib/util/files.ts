@@ -5,7 +5,10 @@ import lockfile from 'proper-lockfile'
 import writeFileAtomic from 'write-file-atomic'
 import {RemoteclawError} from '../errors.js'
 
-/** Creates a directory (and parents) with mode 0700, and tightens an existing one we own. */
+/**
+ * Creates a directory (and parents) with mode 0700, and tightens an existing one we own.
+ * Call it for directories that are ours (the state dir and its subfolders, ~/.ssh).
+ */
 export async function ensureDir700(dir: string): Promise<void> {
   await fsp.mkdir(dir, {recursive: true, mode: 0o700})
   try {
@@ -17,11 +20,19 @@ export async function ensureDir700(dir: string): Promise<void> {
 }
 
 /**
+ * Creates missing directories with mode 0700 but leaves existing ones alone: a config file
+ * placed by REMOTECLAW_CONFIG_PATH in a shared folder must not change that folder's mode.
+ */
+export async function mkdirPrivate(dir: string): Promise<void> {
+  await fsp.mkdir(dir, {recursive: true, mode: 0o700})
+}
+
+/**
  * Atomic replace with mode 0600: temp file in the same dir, fsync, rename, fsync of the dir
  * (write-file-atomic). Unlike fs.writeFile, this fixes the mode of a file that was 0644.
  */
 export async function writeFileAtomic600(file: string, data: string | Buffer): Promise<void> {
-  await ensureDir700(path.dirname(file))
+  await mkdirPrivate(path.dirname(file))
   await writeFileAtomic(file, data, {mode: 0o600, fsync: true})
   await fsp.chmod(file, 0o600)
 }
@@ -32,7 +43,7 @@ export async function writeFileAtomic600(file: string, data: string | Buffer): P
  * wedge the lock). The file itself need not exist.
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: {timeoutMs?: number} = {}): Promise<T> {
-  await ensureDir700(path.dirname(file))
+  await mkdirPrivate(path.dirname(file))
   const timeoutMs = opts.timeoutMs ?? 10_000
   let release: () => Promise<void>
   try {
