@@ -74,12 +74,31 @@ const EARLY_BUFFER_LIMIT = 10_000
 /** Children to kill if this process exits without closing them (no orphaned imsg). */
 const live = new Set<ImsgClient>()
 let exitHookInstalled = false
+const FATAL_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+/**
+ * Each child runs in its own process group (so a wrapper's grandchildren, e.g. ssh, are killed
+ * with it). That takes it out of the terminal's Ctrl-C group and out of execa's cleanup, so:
+ * on 'exit' we SIGKILL every live group; on a fatal signal that nobody else handles (the
+ * process is about to die by default) we kill them and re-raise. When the application has its
+ * own handler (the gateway's graceful shutdown), children are left to it and to the 'exit' hook.
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.once('exit', () => {
     for (const c of live) c.kill('SIGKILL')
   })
+  for (const sig of FATAL_SIGNALS) {
+    const onSignal = () => {
+      const others = process.listeners(sig).filter((l) => l !== onSignal)
+      if (others.length > 0) return
+      for (const c of live) c.kill('SIGKILL')
+      process.removeListener(sig, onSignal)
+      process.kill(process.pid, sig)
+    }
+    process.on(sig, onSignal)
+  }
 }
 
 /** Drops undefined and null values: strict imsg rejects `null` (protocol §1). */
@@ -152,6 +171,8 @@ export class ImsgClient {
       stderr: 'pipe',
       buffer: false,
       reject: false,
+      // Own process group (see installExitHook); execa's cleanup does not apply to detached children.
+      detached: process.platform !== 'win32',
       cleanup: true,
       env: opts.env,
       extendEnv: true,
@@ -332,10 +353,17 @@ export class ImsgClient {
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.exitInfo) return
     this.closing = true
+    const pid = this.child.pid
     try {
-      this.child.kill(signal)
+      // The whole group: a wrapper script and what it started (ssh, imsg).
+      if (pid !== undefined && process.platform !== 'win32') process.kill(-pid, signal)
+      else this.child.kill(signal)
     } catch {
-      // already gone
+      try {
+        this.child.kill(signal)
+      } catch {
+        // already gone
+      }
     }
   }
 
@@ -570,6 +598,11 @@ export class ImsgClient {
     }
     this.exitInfo = info
     live.delete(this)
+    // Release our pipe ends: a grandchild still holding them (a wrapper that did not `exec`)
+    // then sees EOF and exits like imsg does, instead of lingering.
+    this.stdin.destroy()
+    ;(this.child.stdout as Readable | null)?.destroy()
+    ;(this.child.stderr as Readable | null)?.destroy()
     if (this.nonJsonCount > 1) {
       this.log.warn('imsg printed non-JSON lines on stdout', {count: this.nonJsonCount, kind: this.kind})
     }

@@ -1,0 +1,139 @@
+import {expect} from 'chai'
+import {execa} from 'execa'
+import fs from 'node:fs'
+import path from 'node:path'
+import type {ResolvedAccount} from '../../../src/lib/config/accounts.js'
+import {ACCOUNT_DEFAULTS} from '../../../src/lib/config/schema.js'
+import {probeAccount, probeExitCode} from '../../../src/lib/imsg/probe.js'
+import {buildStatus} from '../../../src/lib/imsg/status.js'
+import {createLogger} from '../../../src/lib/log.js'
+import {IMSG_SIM, REPO_ROOT, tempDir} from '../../helpers/cli.js'
+
+const FAKE = path.join(REPO_ROOT, 'test', 'fixtures', 'fake-imsg.mjs')
+
+function account(over: Partial<ResolvedAccount>): ResolvedAccount {
+  return {
+    ...ACCOUNT_DEFAULTS,
+    id: 'default',
+    allowFrom: [],
+    groupAllowFrom: [],
+    groupAllowFromInherited: true,
+    groups: {},
+    attachmentRoots: [],
+    remoteAttachmentRoots: [],
+    keyPrefix: 'channels.imessage',
+    ...over,
+  } as ResolvedAccount
+}
+
+describe('probeAccount', function () {
+  this.timeout(30_000)
+  let dir: string
+  let cleanup: () => void
+  const ctx = (env: Record<string, string> = {}) => ({
+    env: {...process.env, ...env},
+    home: dir,
+    platform: 'linux' as NodeJS.Platform,
+    log: createLogger({level: 'error', write: () => {}}),
+  })
+  const script = (name: string, body: string) => {
+    const p = path.join(dir, name)
+    fs.writeFileSync(p, body, {mode: 0o755})
+    return p
+  }
+
+  beforeEach(() => {
+    ;({dir, cleanup} = tempDir('rc-probe-'))
+  })
+  afterEach(() => cleanup())
+
+  it('an SSH wrapper that cannot connect is unreachable, with the SSH fix', async () => {
+    const cli = script('imsg-ssh', '#!/bin/sh\necho "ssh: connect to host mac-mini port 22: Connection refused" >&2\nexit 255\n')
+    const r = await probeAccount(account({cliPath: cli}), ctx(), {timeoutMs: 5000})
+    expect(r.status).to.equal('unreachable')
+    const c = r.checks.find((x) => x.status === 'fail')!
+    expect(c).to.deep.include({id: 'rpc_supported', code: 'imsg_unreachable'})
+    expect(c.message).to.equal('the cliPath wrapper could not reach imsg: ssh: connect to host mac-mini port 22: Connection refused')
+    expect(c.fix).to.include('BatchMode=yes').and.include('known_hosts')
+  })
+
+  it('a cliPath that is not executable', async () => {
+    const cli = path.join(dir, 'imsg')
+    fs.writeFileSync(cli, '#!/bin/sh\n', {mode: 0o644})
+    const r = await probeAccount(account({cliPath: cli}), ctx(), {timeoutMs: 2000})
+    expect(r.status).to.equal('unreachable')
+    expect(r.checks.find((x) => x.status === 'fail')).to.deep.include({id: 'cli_found', code: 'imsg_not_executable'})
+  })
+
+  it('a dbPath that does not exist here is unhealthy and names the keys to set', async () => {
+    const r = await probeAccount(account({cliPath: FAKE, dbPath: path.join(dir, 'missing.db')}), ctx(), {timeoutMs: 5000})
+    expect(r.status).to.equal('unhealthy')
+    const c = r.checks.find((x) => x.status === 'fail')!
+    expect(c).to.deep.include({id: 'db_readable', code: 'db_not_found'})
+    expect(c.fix).to.include('channels.imessage.dbPath').and.include('channels.imessage.remoteHost')
+  })
+
+  it('with remoteHost the local database check is skipped', async () => {
+    const r = await probeAccount(account({cliPath: FAKE, dbPath: '/Users/bot/Library/Messages/chat.db', remoteHost: 'bot@mac'}), ctx(), {timeoutMs: 5000})
+    expect(r.status).to.equal('healthy')
+    expect(r.checks.find((x) => x.id === 'db_readable')!.status).to.equal('skip')
+  })
+
+  it('strict server with database.ready:false in initialize is Full Disk Access', async () => {
+    const r = await probeAccount(account({cliPath: FAKE}), ctx({FAKE_STRICT: '1', FAKE_DB_DOWN: '1'}), {timeoutMs: 5000})
+    expect(r.status).to.equal('unhealthy')
+    expect(r.protocol).to.equal('strict')
+    expect(r.checks.find((x) => x.status === 'fail')).to.deep.include({id: 'rpc_session', code: 'imsg_full_disk_access'})
+  })
+
+  it('strict server reports capabilities and methods', async () => {
+    const r = await probeAccount(account({cliPath: FAKE}), ctx({FAKE_STRICT: '1'}), {timeoutMs: 5000})
+    expect(r.status).to.equal('healthy')
+    expect(r.capabilities).to.deep.equal({features: {'tapback.emoji': 2}})
+    expect(r.methods).to.deep.equal(['chats.list', 'send'])
+  })
+
+  it('a hang behind a wrapper that does not exec: killed at the timeout, and the grandchild exits too', async () => {
+    const db = path.join(dir, 'chat.db')
+    await execa(IMSG_SIM, ['init', '--db', db])
+    const pidFile = path.join(dir, 'pid')
+    // no `exec`: the shell stays the parent of imsg and holds nothing but the pipes
+    const cli = script('imsg-wrapper', `#!/bin/sh\n"${IMSG_SIM}" "$@" &\necho $! > "${pidFile}"\nwait\n`)
+    const t0 = Date.now()
+    const r = await probeAccount(account({cliPath: cli, dbPath: db}), ctx({IMSG_SIM_HANG: '1'}), {timeoutMs: 1500})
+    expect(r.status).to.equal('unreachable')
+    expect(r.checks.find((x) => x.status === 'fail')).to.deep.include({code: 'imsg_timeout'})
+    // generous bound: the probe must not wait for the grandchild's pipes
+    expect(Date.now() - t0).to.be.below(8000)
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'))
+    const alive = () => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((res) => setTimeout(res, 100))
+    expect(alive(), 'imsg behind the wrapper was left running').to.equal(false)
+  })
+})
+
+describe('status exit codes', () => {
+  it('unreachable beats unhealthy beats healthy; disabled counts as fine', () => {
+    expect(probeExitCode([{status: 'healthy'}, {status: 'disabled'}])).to.equal(0)
+    expect(probeExitCode([{status: 'healthy'}, {status: 'unhealthy'}])).to.equal(5)
+    expect(probeExitCode([{status: 'unhealthy'}, {status: 'unreachable'}])).to.equal(6)
+  })
+
+  it('a dead gateway makes an otherwise fine status exit 5', () => {
+    const s = buildStatus({
+      configPath: '/x',
+      warnings: [],
+      accounts: [account({})],
+      gateway: {gateway: 'dead', file: '/x', accounts: [], summary: 'gone', pid: 1},
+    })
+    expect(s.exitCode).to.equal(5)
+    expect(s.accounts[0]!.status).to.equal('configured')
+  })
+})
