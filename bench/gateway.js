@@ -100,6 +100,7 @@ clearInterval(sampler)
 global.gc?.()
 await new Promise((r) => setTimeout(r, 200))
 const rssAfter = process.memoryUsage().rss
+const heapAfter = process.memoryUsage().heapUsed
 
 const pct = (arr, n, p) => {
   const s = Array.from(arr.subarray(0, n)).sort((a, b) => a - b)
@@ -116,13 +117,17 @@ const result = {
   gatewayLatencyMs: {p50: pct(lat, replied, 50), p99: pct(lat, replied, 99), max: pct(lat, replied, 100)},
   endToEndLatencyMs: {p50: pct(e2e, replied, 50), p99: pct(e2e, replied, 99)},
   rss: {beforeLoad: mb(rssBefore), peak: mb(peakRss), atQuarters: quarters.map(mb), afterRun: mb(rssAfter)},
+  heapAfterRun: mb(heapAfter),
 }
 console.log(`bench:gateway  ${MESSAGES} DMs from ${SENDERS} approved senders, echo runtime, imsg simulator, injected at ${RATE}/s`)
 console.log(`  answered            ${replied}/${MESSAGES}${other ? ` (${other} not sent)` : ''}`)
 console.log(`  throughput          ${result.throughputPerSecond} msg/s (first inbound to last reply: ${seconds.toFixed(2)} s)`)
 console.log(`  latency (gateway)   p50 ${result.gatewayLatencyMs.p50.toFixed(1)} ms, p99 ${result.gatewayLatencyMs.p99.toFixed(1)} ms  (notification received -> send acknowledged)`)
 console.log(`  latency (end to end) p50 ${result.endToEndLatencyMs.p50.toFixed(0)} ms, p99 ${result.endToEndLatencyMs.p99.toFixed(0)} ms  (row written -> send acknowledged; includes imsg's watch debounce)`)
+console.log(`  heap after the run  ${result.heapAfterRun}${global.gc ? ' (after a forced GC)' : ' (no forced GC: run with node --expose-gc)'}`)
 console.log(`  RSS                 before ${result.rss.beforeLoad}, peak ${result.rss.peak}, at 25/50/75/100%: ${result.rss.atQuarters.join(' / ')}, after ${result.rss.afterRun}`)
+if (other > 0) console.log(`  not sent            ${other}: see the warnings above (each is logged with its imsg error)`)
 if (process.argv.includes('--json')) console.log(JSON.stringify(result))
 fs.rmSync(dir, {recursive: true, force: true})
-process.exit(replied === MESSAGES ? 0 : 1)
+// Every message must be accounted for: answered, or not sent with its imsg error logged.
+process.exit(replied + other === MESSAGES ? 0 : 1)

@@ -605,7 +605,7 @@ export class AccountRunner {
           prefix: isCommand ? undefined : this.prefixFor(env),
           label: chatLabel(env),
         })
-        this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: outcome.status})
+        this.d.onEvent?.({type: 'replied', env, at: outcome.ackedAt ?? this.now, receivedAt, status: outcome.status})
         void this.complete(env)
       })
       .catch(async (error) => {

@@ -45,6 +45,8 @@ export interface DeliveryOutcome {
   chunks: number
   sentChunks: number
   error?: string
+  /** When imsg acknowledged the last chunk (ms). */
+  ackedAt?: number
 }
 
 export interface DeliveryOptions {
@@ -188,6 +190,7 @@ export class Delivery {
       await o.state.beginSend({inboundGuid: req.inboundGuid, chatId: req.chatId, to: req.to, texts: chunks, sent: 0, startedAt: o.now()})
     }
     let sent = from
+    let ackedAt: number | undefined
     let outcome: DeliveryOutcome | undefined
     for (let i = from; i < chunks.length; i++) {
       const wait = this.limiter.delayFor(key)
@@ -213,13 +216,14 @@ export class Delivery {
         this.limiter.record(key)
         o.echoes?.recordSend(key, text, r.result)
         sent = i + 1
+        ackedAt = o.now()
         if (o.state && req.inboundGuid && chunks.length > 1) await o.state.chunkSent(req.inboundGuid, sent)
         continue
       }
       outcome = {status: r.interrupted ? 'interrupted' : r.unknown ? 'unknown' : 'failed', chunks: chunks.length, sentChunks: sent, error: r.error}
       break
     }
-    outcome ??= {status: 'sent', chunks: chunks.length, sentChunks: sent}
+    outcome ??= {status: 'sent', chunks: chunks.length, sentChunks: sent, ackedAt}
     if (o.state && req.inboundGuid && outcome.status !== 'interrupted') await o.state.settleSend(req.inboundGuid)
     const fields = {chat: key, chunks: chunks.length, sentChunks: sent, outcome: outcome.status, error: outcome.error}
     if (outcome.status === 'sent') log.info(`${req.label}: reply sent`, fields)

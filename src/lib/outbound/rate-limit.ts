@@ -27,6 +27,11 @@ export class ChatRateLimiter {
     const list = this.sent.get(chat) ?? []
     list.push(this.now())
     this.sent.set(chat, list)
+    // Memory follows the chats active in the last minute, not every chat ever answered.
+    if (this.sent.size > 4_096) {
+      const cutoff = this.now() - 60_000
+      for (const [k, l] of this.sent) if (l[l.length - 1]! <= cutoff) this.sent.delete(k)
+    }
   }
 }
 
