@@ -44,6 +44,8 @@ export interface ImsgClientOptions {
   closeGraceMs?: number
   /** How many non-JSON stdout / stderr lines to keep (default 20 each). */
   diagnosticLines?: number
+  /** A continuing flood of non-JSON lines is summarised (one count line) at most this often; default 60000 ms. */
+  floodLogIntervalMs?: number
 }
 
 export interface RequestOptions {
@@ -146,6 +148,9 @@ export class ImsgClient {
   private readonly stderrTail: string[] = []
   private stderrBuf = ''
   private kind?: OutputKind
+  private readonly floodLogIntervalMs: number
+  private floodLoggedAt = 0
+  private floodLoggedCount = 0
   private exitInfo?: ExitInfo
   private closing = false
   private resolveExited!: (e: ExitInfo) => void
@@ -158,6 +163,7 @@ export class ImsgClient {
     this.fixCtx = {cliPath: opts.cliPath, remoteHost: opts.remoteHost}
     this.closeGraceMs = opts.closeGraceMs ?? 2000
     this.diagLines = opts.diagnosticLines ?? 20
+    this.floodLogIntervalMs = opts.floodLogIntervalMs ?? 60_000
     this.exited = new Promise((resolve) => {
       this.resolveExited = resolve
     })
@@ -436,11 +442,23 @@ export class ImsgClient {
     if (this.nonJson.length > this.diagLines) this.nonJson.shift()
     this.kind = worseKind(this.kind, classifyText(line))
     // A flood is logged once, then only counted (the count appears in diagnostics and on exit).
+    const now = Date.now()
     if (this.nonJsonCount === 1) {
       this.log.warn('imsg printed non-JSON output on stdout (kept for error messages; further lines are counted, not logged)', {
         line: line.slice(0, 300),
         kind: this.kind,
       })
+      this.floodLoggedAt = now
+      this.floodLoggedCount = 1
+    } else if (now - this.floodLoggedAt >= this.floodLogIntervalMs) {
+      this.log.warn('imsg keeps printing non-JSON lines on stdout', {
+        count: this.nonJsonCount - this.floodLoggedCount,
+        total: this.nonJsonCount,
+        last: line.slice(0, 300),
+        kind: this.kind,
+      })
+      this.floodLoggedAt = now
+      this.floodLoggedCount = this.nonJsonCount
     }
   }
 
@@ -603,7 +621,7 @@ export class ImsgClient {
     this.stdin.destroy()
     ;(this.child.stdout as Readable | null)?.destroy()
     ;(this.child.stderr as Readable | null)?.destroy()
-    if (this.nonJsonCount > 1) {
+    if (this.nonJsonCount > this.floodLoggedCount) {
       this.log.warn('imsg printed non-JSON lines on stdout', {count: this.nonJsonCount, kind: this.kind})
     }
     if (!this.closing || this.pending.size > 0) {

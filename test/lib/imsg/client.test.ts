@@ -93,6 +93,19 @@ describe('ImsgClient', () => {
     expect(all[1]!.fields.count).to.equal(500)
   })
 
+  it('a continuing flood is summarised with a count at most once per interval, not logged per line', async () => {
+    const {c, records} = track(client({FAKE_GARBAGE_EVERY_MS: '2'}, {floodLogIntervalMs: 100}))
+    await new Promise((r) => setTimeout(r, 450))
+    await c.chatsList()
+    const lines = c.diagnostics().stdoutLineCount
+    const logs = records.filter((r) => r.msg.includes('non-JSON'))
+    expect(lines).to.be.greaterThan(20)
+    expect(logs.length).to.be.at.least(2).and.at.most(8)
+    expect(logs[0]!.msg).to.match(/^imsg printed non-JSON output/)
+    const counted = logs.slice(1).reduce((n, r) => n + (r.fields.count as number), 1)
+    expect(counted).to.be.at.most(lines)
+  })
+
   it('collects stderr tail lines into diagnostics', async () => {
     const {c} = track(client({FAKE_STDERR: 'Could not fetch group :ABGroup'}))
     await c.chatsList()
