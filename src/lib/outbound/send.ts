@@ -1,8 +1,7 @@
-import fs from 'node:fs'
-import path from 'node:path'
 import type {ResolvedAccount} from '../config/accounts.js'
 import type {Context} from '../context.js'
-import {NotFoundError, RemoteclawError, UsageError} from '../errors.js'
+import {prepareOutboundFile as stageOutboundFile} from '../attachments/outbound.js'
+import {RemoteclawError, UsageError} from '../errors.js'
 import {ImsgClient} from '../imsg/client.js'
 import {ImsgError} from '../imsg/errors.js'
 import {formatTarget, parseTarget, targetToSendParams, type Target} from '../imsg/targets.js'
@@ -43,27 +42,17 @@ export interface PreparedFile {
 }
 
 /**
- * Hook for outbound attachments. Today: a local imsg reads the file where it is, so it must
- * exist here. The attachments engineer fills this for SSH wrappers (stage the file onto
- * `account.remoteHost` and return the remote path).
+ * The outbound-file hook: checks the file (exists, regular, within mediaMaxMb) and, when imsg
+ * runs on another Mac (remoteHost, or an SSH wrapper as cliPath), stages it there and returns
+ * the remote path. Implemented by the attachments module; kept under this name for callers.
  */
-export async function prepareOutboundFile(account: ResolvedAccount, filePath: string, _ctx: Pick<Context, 'log'>): Promise<PreparedFile> {
-  const abs = path.resolve(filePath)
-  let st: fs.Stats
-  try {
-    st = fs.statSync(abs)
-  } catch {
-    throw new NotFoundError(`no such file: ${filePath}`, {code: 'file_not_found', fix: 'Pass an existing file with --file.'})
-  }
-  if (!st.isFile()) throw new UsageError(`not a regular file: ${filePath}`, {fix: 'Pass a file, not a directory, with --file.'})
-  const maxBytes = account.mediaMaxMb * 1024 * 1024
-  if (st.size > maxBytes) {
-    throw new UsageError(`${filePath} is ${(st.size / 1024 / 1024).toFixed(1)} MB, over the ${account.mediaMaxMb} MB limit`, {
-      code: 'file_too_large',
-      fix: `Send a smaller file or raise ${account.keyPrefix}.mediaMaxMb.`,
-    })
-  }
-  return {path: abs}
+export async function prepareOutboundFile(
+  account: ResolvedAccount,
+  filePath: string,
+  ctx: Pick<Context, 'log'> & Partial<Pick<Context, 'env' | 'home'>>,
+): Promise<PreparedFile> {
+  const prepared = await stageOutboundFile(ctx, account, filePath)
+  return {path: prepared.path, cleanup: () => prepared.cleanup()}
 }
 
 /** A send that stopped part-way; `details.parts` lists what went out before it. */

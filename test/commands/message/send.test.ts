@@ -90,6 +90,18 @@ describe('message send (built CLI, imsg simulator as cliPath)', function () {
     }
   })
 
+  it('a missing --file is exit 4 and nothing is sent', async () => {
+    const s = await setup()
+    try {
+      const r = await runCli(['message', 'send', '--target', `chat_id:${s.chatId}`, '--text', 'look', '--file', path.join(s.dir, 'nope.jpg')], {stateDir: s.dir})
+      expect(r.exitCode).to.equal(4)
+      expect(r.stderr).to.include(`Error: file not found: ${path.join(s.dir, 'nope.jpg')}`)
+      expect(await s.sent()).to.deep.equal([])
+    } finally {
+      s.cleanup()
+    }
+  })
+
   it('-32001: "delivery outcome unknown; not retried", exit 1, and nothing after it is sent', async () => {
     const s = await setup({textChunkLimit: 10})
     try {
