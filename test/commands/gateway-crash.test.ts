@@ -78,4 +78,19 @@ describe('gateway crash recovery (kill -9), CLI child + imsg simulator', functio
     expectExactlyOnce((await h.sent()).map((s) => s.text), all)
     expect(h.countLogs(/imsg rpc running/)).to.be.greaterThan(1)
   })
+
+  it('a terminal watch `error` notification restarts the child from the cursor (strict imsg 0.14 too)', async () => {
+    for (const version of ['0.9.0', '0.14.0']) {
+      h.start({IMSG_SIM_WATCH_ERROR_AFTER: '5', IMSG_SIM_VERSION: version})
+      await h.ready()
+      const rows = batch(`w${version}`, 6, 2)
+      await h.injectBatch(rows)
+      await h.waitForLog(/watch stream ended/)
+      await h.waitFor(async () => (await h.sent()).filter((x) => x.text.startsWith(`w${version}`)).length >= rows.length, `all ${version} replies`, 30_000)
+      await new Promise((r) => setTimeout(r, 1000))
+      const mine = (await h.sent()).map((x) => x.text).filter((t) => t.startsWith(`w${version}`))
+      expectExactlyOnce(mine, rows.map((r) => r.text))
+      expect(await h.stop()).to.equal(0)
+    }
+  })
 })

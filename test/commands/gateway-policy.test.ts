@@ -131,4 +131,22 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     expect(h.exitCode).to.equal(7)
     expect(h.logs.map((l) => l.msg).join('\n')).to.match(/both run|use the same cliPath/)
   })
+
+  it('loop breaker: a chat writing faster than a person types is paused; each message in the pause is logged', async () => {
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], outboundPerMinute: 100}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    await h.injectBatch(Array.from({length: 12}, (_, i) => ({from: '+15550006000', text: `burst ${i}`})))
+    await h.waitForLog(/faster than a person types; replies to this chat are paused/)
+    await h.waitFor(() => h.countLogs(/dropped \(loop-breaker\)/) >= 4, 'four loop-breaker drops')
+    const sent = await h.waitForSent(8)
+    await new Promise((r) => setTimeout(r, 500))
+    expect((await h.sent()).map((s) => s.text)).to.deep.equal(sent.slice(0, 8).map((s) => s.text))
+    expect(h.countLogs(/dropped \(loop-breaker\)/)).to.equal(4)
+    const line = h.findLog(/dropped \(loop-breaker\)/)!
+    expect(line.level).to.equal('info')
+    // Another chat is unaffected.
+    await h.inject('+15550006001', 'unrelated')
+    await h.waitFor(async () => (await h.sent()).find((s) => s.text === 'unrelated'), 'other chat answered')
+  })
 })

@@ -110,6 +110,12 @@ export class AccountRunner {
   private lastStreamEventAt = 0
   /** Cursor positions received and not yet handled (low-water mark = persisted cursor). */
   private readonly inflight = new Set<number>()
+  /**
+   * guids being handled now. A child restart replays everything above the persisted cursor,
+   * including messages whose turn or reply is still running from before the restart: those are
+   * skipped here, not answered a second time.
+   */
+  private readonly inflightGuids = new Set<string>()
   private maxReceived = 0
   private restartReason: string | undefined
   private everStarted = false
@@ -256,7 +262,6 @@ export class AccountRunner {
     const stream = await client.subscribe({since_rowid: this.state.cursor, debounce_ms: this.t.debounceMs})
     this.stream = stream
     this.everStarted = true
-    this.inflight.clear()
     this.maxReceived = this.state.cursor
     this.lastStreamEventAt = this.now
     this.d.health.update(a.id, {
@@ -454,6 +459,7 @@ export class AccountRunner {
   /** Marks a message handled: the cursor moves now; persisting it does not hold up the stream. */
   private async complete(env: Envelope, markGuid = true): Promise<void> {
     this.inflight.delete(env.cursor)
+    this.inflightGuids.delete(env.guid)
     const cursor = Math.max(this.lowWater(), this.state.cursor)
     this.d.health.account(this.account.id).cursor = cursor
     try {
@@ -470,7 +476,12 @@ export class AccountRunner {
     this.lastStreamEventAt = receivedAt
     const a = this.account
     const env = normalizeMessage(m, {accountId: a.id, groups: a.groups, normalizeHandle: (h) => normalizeHandle(h, a.region)})
+    if (env.guid && this.inflightGuids.has(env.guid)) {
+      this.log.debug(`${chatLabel(env)}: replayed after a restart while still being handled; skipped`, {guid: env.guid})
+      return
+    }
     this.inflight.add(env.cursor)
+    if (env.guid) this.inflightGuids.add(env.guid)
     if (env.cursor > this.maxReceived) this.maxReceived = env.cursor
     if (!env.isFromMe) this.d.health.account(a.id).lastInboundAt = this.d.health.iso(receivedAt)
     this.d.health.account(a.id).lastStreamEventAt = this.d.health.iso(receivedAt)
@@ -542,6 +553,7 @@ export class AccountRunner {
       // An unreadable allowlist must not turn approved senders into strangers: hold the message
       // (it stays in flight, so the cursor stays below it and it is handled after a restart).
       this.log.error(`${chatLabel(env)} not handled: ${errorMessage(error)}`, {fix: (error as {fix?: string}).fix})
+      this.inflightGuids.delete(env.guid)
       return
     }
     if (decision.action === 'drop' || decision.action === 'history') {
@@ -613,6 +625,7 @@ export class AccountRunner {
           // Not started: leave it below the cursor so it is handled after a restart.
           // It stays in flight, so the persisted cursor stays below it.
           this.log.warn(`${chatLabel(env)}: not handled now (${error.message}); it will be answered after the gateway restarts`)
+          this.inflightGuids.delete(env.guid)
           return
         }
         this.log.error(`${chatLabel(env)}: ${errorMessage(error)}`)
