@@ -11,6 +11,7 @@ process.stdin.on('end', () => {
     setInterval(() => {}, 1000) // never answers: the gateway's timeoutMs kills it
     return
   }
+  const delay = /\bslow\b/i.test(turn.text) ? 1500 : 0 // for the graceful-stop test
   const context = turn.history.length > 0 ? ` (after ${turn.history.length} earlier message(s) in this group)` : ''
-  process.stdout.write(`You said: ${turn.text}${context}\n`)
+  setTimeout(() => process.stdout.write(`You said: ${turn.text}${context}\n`), delay)
 })

@@ -93,4 +93,21 @@ describe('gateway crash recovery (kill -9), CLI child + imsg simulator', functio
       expect(await h.stop()).to.equal(0)
     }
   })
+
+  it('a frozen imsg child (SIGSTOP) fails its liveness probes and is replaced; nothing is lost', async () => {
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], outboundPerMinute: 1000, rpcTimeoutMs: 300}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start({REMOTECLAW_GATEWAY_TIMINGS: JSON.stringify({debounceMs: 20, backoffBaseMs: 100, maxBackoffMs: 1000, probeIntervalMs: 300})})
+    await h.ready()
+    await h.inject('+15550107000', 'before the freeze')
+    await h.waitForSent(1)
+    const pid = h.healthFile().accounts.default!.childPid!
+    process.kill(pid, 'SIGSTOP')
+    await h.inject('+15550107001', 'during the freeze')
+    await h.waitForLog(/did not answer two liveness probes/)
+    await h.waitFor(() => h.countLogs(/imsg rpc running/) >= 2, 'a new child')
+    const sent = await h.waitForSent(2)
+    expect(sent.map((x) => x.text)).to.deep.equal(['before the freeze', 'during the freeze'])
+    expect(h.healthFile().accounts.default!.childPid).to.not.equal(pid)
+  })
 })
+

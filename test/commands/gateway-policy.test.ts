@@ -149,4 +149,19 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     await h.inject('+15550006001', 'unrelated')
     await h.waitFor(async () => (await h.sent()).find((s) => s.text === 'unrelated'), 'other chat answered')
   })
+
+  it('SIGTERM while an agent turn runs: the turn finishes, its reply is sent, then exit 0', async () => {
+    h.writeConfig(
+      {dmPolicy: 'allowlist', allowFrom: ['+15550007000']},
+      {agents: {list: [{id: 'main', runtime: 'command', command: [process.execPath, ECHO_AGENT], timeoutMs: 10_000}]}},
+    )
+    h.start()
+    await h.ready()
+    await h.inject('+15550007000', 'a slow question')
+    await new Promise((r) => setTimeout(r, 400)) // the agent is running now
+    const code = await h.stop('SIGTERM')
+    expect(code).to.equal(0)
+    expect((await h.sent()).map((x) => x.text)).to.deep.equal(['You said: a slow question'])
+  })
 })
+

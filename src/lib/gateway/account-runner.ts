@@ -212,11 +212,12 @@ export class AccountRunner {
         }
       }
       this.stopProbe()
+      // On a graceful stop the child stays up: stop() closes it after queued replies are sent.
+      if (this.stopping) break
       const c = this.client
       this.client = undefined
       this.stream = undefined
       if (c) await c.close({graceMs: 1000}).catch(() => {})
-      if (this.stopping) break
       this.consecutiveFailures++
       this.restarts++
       const delay = this.backoffMs()
