@@ -1,4 +1,7 @@
 import {expect} from 'chai'
+import fs from 'node:fs'
+import path from 'node:path'
+import {IMSG_SIM} from '../helpers/cli.js'
 import {GatewayHarness} from '../lib/gateway/harness.js'
 
 /** Each inbound text is answered exactly once (echo agent: the reply is the text). */
@@ -108,6 +111,48 @@ describe('gateway crash recovery (kill -9), CLI child + imsg simulator', functio
     const sent = await h.waitForSent(2)
     expect(sent.map((x) => x.text)).to.deep.equal(['before the freeze', 'during the freeze'])
     expect(h.healthFile().accounts.default!.childPid).to.not.equal(pid)
+  })
+
+  it('a watch that silently stops delivering (stalled stream) is detected by the probe and restarted from the cursor', async () => {
+    // A wrapper around the simulator that swallows watch notifications while <dir>/stall exists:
+    // requests still work, the stream just goes quiet, as after a WAL rotation on a Mac.
+    const wrapper = path.join(h.dir, 'imsg-stalling')
+    const flag = path.join(h.dir, 'stall')
+    fs.writeFileSync(
+      wrapper,
+      `#!/usr/bin/env node
+const {spawn} = require('node:child_process')
+const fs = require('node:fs')
+const child = spawn(${JSON.stringify(IMSG_SIM)}, process.argv.slice(2), {stdio: ['pipe', 'pipe', 'inherit']})
+process.stdin.pipe(child.stdin)
+let buf = ''
+child.stdout.on('data', (c) => {
+  buf += c
+  let i
+  while ((i = buf.indexOf('\\n')) >= 0) {
+    const line = buf.slice(0, i + 1)
+    buf = buf.slice(i + 1)
+    if (line.includes('"method":"message"') && fs.existsSync(${JSON.stringify(flag)})) continue
+    process.stdout.write(line)
+  }
+})
+child.on('exit', (code) => process.exit(code ?? 1))
+`,
+      {mode: 0o755},
+    )
+    fs.renameSync(wrapper, wrapper + '.cjs')
+    h.writeConfig({cliPath: wrapper + '.cjs', dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start({REMOTECLAW_GATEWAY_TIMINGS: JSON.stringify({debounceMs: 20, backoffBaseMs: 100, maxBackoffMs: 1000, probeIntervalMs: 400})})
+    await h.ready()
+    await h.inject('+15550108000', 'before the stall')
+    await h.waitForSent(1)
+    fs.writeFileSync(flag, '')
+    await new Promise((r) => setTimeout(r, 1100)) // a message newer than anything streamed so far
+    await h.inject('+15550108001', 'lost by the stalled watch')
+    await h.waitForLog(/the watch stream stalled/, 10_000)
+    fs.rmSync(flag)
+    const sent = await h.waitForSent(2)
+    expect(sent.map((x) => x.text)).to.deep.equal(['before the stall', 'lost by the stalled watch'])
   })
 })
 

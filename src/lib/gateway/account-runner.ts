@@ -36,8 +36,6 @@ export interface RunnerTimings {
   failuresBeforeSlow: number
   /** Liveness probe (chats.list) and stall check interval; 0 disables. */
   probeIntervalMs: number
-  /** The database may be ahead of the stream by this much before the stream counts as stalled. */
-  stallGraceMs: number
   /** How long shutdown waits for running agent turns. */
   drainTimeoutMs: number
   loopBreaker: LoopBreakerOptions
@@ -49,7 +47,6 @@ export const DEFAULT_TIMINGS: RunnerTimings = {
   maxBackoffMs: 30_000,
   failuresBeforeSlow: 5,
   probeIntervalMs: 30_000,
-  stallGraceMs: 15_000,
   drainTimeoutMs: 30_000,
   loopBreaker: LOOP_BREAKER_DEFAULTS,
 }
@@ -106,8 +103,13 @@ export class AccountRunner {
   private restarts = 0
   private probeTimer: NodeJS.Timeout | undefined
   private probeFailures = 0
-  private stallSuspect = false
+  /** Newest chat activity (chat.db clock) the last probe saw ahead of the stream; 0 = none. */
+  private stallSuspect = 0
+  /** The stall for this activity time already caused a restart (a reaction row is never streamed). */
+  private stallRestartedFor = 0
   private lastStreamEventAt = 0
+  /** Newest created_at delivered by the stream (chat.db clock, so a remote Mac's clock skew does not matter). */
+  private newestStreamed = 0
   /** Cursor positions received and not yet handled (low-water mark = persisted cursor). */
   private readonly inflight = new Set<number>()
   /**
@@ -260,6 +262,10 @@ export class AccountRunner {
     if (this.state.cursor === 0) await this.initCursor(client)
     if (this.state.pending().length > 0) await this.reconcilePending(client)
     if (this.stopping) throw new StopSignal()
+    // What chat.db holds now counts as delivered for the stall check (the cursor covers it).
+    const {chats: newestChat} = await client.chatsList({limit: 1})
+    const baseline = newestChat[0]?.last_message_at ? Date.parse(newestChat[0].last_message_at) : 0
+    if (baseline > this.newestStreamed) this.newestStreamed = baseline
     const stream = await client.subscribe({since_rowid: this.state.cursor, debounce_ms: this.t.debounceMs})
     this.stream = stream
     this.everStarted = true
@@ -373,7 +379,7 @@ export class AccountRunner {
   private startProbe(client: ImsgClient): void {
     this.stopProbe()
     this.probeFailures = 0
-    this.stallSuspect = false
+    this.stallSuspect = 0
     if (this.t.probeIntervalMs <= 0) return
     this.probeTimer = setInterval(() => void this.probe(client), this.t.probeIntervalMs)
     this.probeTimer.unref()
@@ -385,9 +391,9 @@ export class AccountRunner {
   }
 
   /**
-   * Liveness + stall check: the child must answer chats.list, and the newest chat activity must
-   * not be ahead of the last stream event for longer than stallGraceMs (a watch that silently
-   * died after WAL rotation). Either failure twice in a row restarts the child.
+   * Liveness + stall check: the child must answer chats.list, and chat.db's newest activity must
+   * not stay ahead of what the stream delivered across two probes (a watch that silently died,
+   * e.g. after WAL rotation). Either failure twice in a row restarts the child.
    */
   private async probe(client: ImsgClient): Promise<void> {
     if (this.client !== client || this.stopping) return
@@ -395,12 +401,16 @@ export class AccountRunner {
       const {chats} = await client.chatsList({limit: 1}, {timeoutMs: Math.min(this.account.rpcTimeoutMs, 10_000)})
       this.probeFailures = 0
       const newest = chats[0]?.last_message_at ? Date.parse(chats[0].last_message_at) : 0
-      const behind = newest > this.lastStreamEventAt + this.t.stallGraceMs && this.now - this.lastStreamEventAt > this.t.stallGraceMs
-      this.d.health.update(this.account.id, {lastProbeAt: this.d.health.iso(), lastProbeOk: true, stalled: behind && this.stallSuspect})
-      if (behind && this.stallSuspect) {
+      // Stalled: chat.db had activity at `newest` at the previous probe too, and the stream still
+      // has delivered nothing that recent (both times are chat.db's clock). Once per activity time.
+      const behind = newest > 0 && newest > this.newestStreamed + 1_000 && newest !== this.stallRestartedFor
+      const stalled = behind && this.stallSuspect === newest
+      this.d.health.update(this.account.id, {lastProbeAt: this.d.health.iso(), lastProbeOk: true, stalled}, {quiet: !stalled})
+      if (stalled) {
+        this.stallRestartedFor = newest
         this.restartChild(`the watch stream stalled: chat.db has a message from ${chats[0]!.last_message_at} the stream never delivered`)
       }
-      this.stallSuspect = behind
+      this.stallSuspect = behind ? newest : 0
     } catch (error) {
       this.probeFailures++
       this.d.health.update(this.account.id, {
@@ -477,6 +487,7 @@ export class AccountRunner {
     this.lastStreamEventAt = receivedAt
     const a = this.account
     const env = normalizeMessage(m, {accountId: a.id, groups: a.groups, normalizeHandle: (h) => normalizeHandle(h, a.region)})
+    if (env.createdAt > this.newestStreamed) this.newestStreamed = env.createdAt
     if (env.guid && this.inflightGuids.has(env.guid)) {
       this.log.debug(`${chatLabel(env)}: replayed after a restart while still being handled; skipped`, {guid: env.guid})
       return
