@@ -1,7 +1,8 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
-import {REPO_ROOT} from '../helpers/cli.js'
+import {execa} from 'execa'
+import {IMSG_SIM, REPO_ROOT} from '../helpers/cli.js'
 import {GatewayHarness} from '../lib/gateway/harness.js'
 
 const ECHO_AGENT = path.join(REPO_ROOT, 'examples', 'agents', 'echo-agent.mjs')
@@ -162,6 +163,35 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     const code = await h.stop('SIGTERM')
     expect(code).to.equal(0)
     expect((await h.sent()).map((x) => x.text)).to.deep.equal(['You said: a slow question'])
+  })
+
+  it('runs one supervised child per account, each with its own cursor; --account selects', async () => {
+    const db2 = path.join(h.dir, 'chat2.db')
+    await execa(IMSG_SIM, ['init', '--db', db2])
+    h.writeConfig(
+      {dmPolicy: 'open', allowFrom: ['*'], accounts: {home: {}, work: {dbPath: db2, responsePrefix: '[work]'}}},
+      {agents: {list: [{id: 'main', runtime: 'echo'}]}},
+    )
+    h.start()
+    await h.waitFor(() => h.countLogs(/imsg rpc running/) >= 2, 'two children')
+    await h.inject('+15550009000', 'to home')
+    await execa(IMSG_SIM, ['inject', '--db', db2, '--from', '+15550009001', '--text', 'to work'])
+    await h.waitForSent(1)
+    const work = await h.waitFor(async () => {
+      const r = await execa(IMSG_SIM, ['sent', '--json', '--db', db2])
+      const rows = JSON.parse(String(r.stdout)) as Array<{text: string}>
+      return rows.length > 0 ? rows : undefined
+    }, 'work reply')
+    expect(work.map((r) => r.text)).to.deep.equal(['[work] to work'])
+    expect((await h.sent()).map((r) => r.text)).to.deep.equal(['to home'])
+    expect(fs.existsSync(path.join(h.dir, 'gateway', 'accounts', 'home', 'state.json'))).to.equal(true)
+    expect(fs.existsSync(path.join(h.dir, 'gateway', 'accounts', 'work', 'state.json'))).to.equal(true)
+    expect(Object.keys(h.healthFile().accounts).sort()).to.deep.equal(['home', 'work'])
+    expect(await h.stop()).to.equal(0)
+    h.start({}, ['--account', 'work'])
+    await h.ready()
+    expect(Object.keys(h.healthFile().accounts)).to.deep.equal(['work'])
+    expect(await h.stop()).to.equal(0)
   })
 })
 

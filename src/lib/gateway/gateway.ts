@@ -131,7 +131,9 @@ export class Gateway {
     this.agents = this.resolveAgents(loaded.config, accounts)
 
     const other = await readGatewayHealth(ctx)
-    if (other.gateway === 'running' || other.gateway === 'stale') {
+    // Only a gateway that updated its health in the last minute counts; a stale file whose pid
+    // was reused by some other process must not block a start forever.
+    if (other.gateway === 'running') {
       if (other.pid !== process.pid) {
         throw new RemoteclawError(`another gateway (pid ${other.pid}) is running with state dir ${ctx.stateDir}`, {
           code: 'gateway_running',
