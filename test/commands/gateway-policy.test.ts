@@ -193,5 +193,15 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     expect(Object.keys(h.healthFile().accounts)).to.deep.equal(['work'])
     expect(await h.stop()).to.equal(0)
   })
+
+  it('refuses a second gateway on the same state dir (exit 1, names the running pid)', async () => {
+    h.writeConfig({}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    const second = await h.cli(['gateway'])
+    expect(second.exitCode).to.equal(1)
+    expect(second.stderr).to.contain(`another gateway (pid ${h.healthFile().pid}) is running`)
+    expect(second.stderr).to.contain('Fix:')
+  })
 })
 
