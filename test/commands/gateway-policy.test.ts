@@ -203,5 +203,38 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     expect(second.stderr).to.contain(`another gateway (pid ${h.healthFile().pid}) is running`)
     expect(second.stderr).to.contain('Fix:')
   })
+
+  it('attachments: off = logged once per chat with the key; on = handed to the agent; agent files are sent after the text', async () => {
+    const photo = path.join(h.dir, 'photo.jpg')
+    fs.writeFileSync(photo, 'jpeg bytes')
+    const reply = path.join(h.dir, 'reply.txt')
+    fs.writeFileSync(reply, 'a file from the agent')
+    const agent = path.join(h.dir, 'files-agent.mjs')
+    fs.writeFileSync(
+      agent,
+      `let raw = ''
+process.stdin.on('data', (c) => (raw += c))
+process.stdin.on('end', () => {
+  const t = JSON.parse(raw)
+  process.stdout.write(JSON.stringify({text: 'got ' + t.attachments.map((a) => a.name + ':' + a.size).join(','), files: t.attachments.length ? [${JSON.stringify(reply)}] : []}))
+})
+`,
+    )
+    const agents = {agents: {list: [{id: 'main', runtime: 'command', command: [process.execPath, agent], output: 'json'}]}}
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], attachmentRoots: [h.dir]}, agents)
+    h.start()
+    await h.ready()
+    await h.inject('+15550010000', 'look', ['--attachment', photo])
+    await h.inject('+15550010000', 'again', ['--attachment', photo])
+    await h.waitForSent(2)
+    expect(h.countLogs(/attachment\(s\) not passed to the agent: channels\.imessage\.includeAttachments is off/)).to.equal(1)
+    expect((await h.sent()).map((x) => x.text)).to.deep.equal(['got', 'got'])
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], attachmentRoots: [h.dir], includeAttachments: true}, agents)
+    await h.waitForLog(/config change applied/)
+    await h.inject('+15550010000', 'and now', ['--attachment', photo])
+    const sent = await h.waitForSent(4)
+    expect(sent[2]!.text).to.equal('got photo.jpg:10')
+    expect((sent[3] as unknown as {file?: string}).file).to.contain('reply.txt')
+  })
 })
 

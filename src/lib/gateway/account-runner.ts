@@ -18,6 +18,7 @@ import {sessionKeyFor} from '../sessions/keys.js'
 import {routeAgent} from '../sessions/routing.js'
 import {QueueRejectedError, SessionQueue} from '../sessions/queue.js'
 import {AccountState} from '../state/account-state.js'
+import {prepareOutboundFile} from '../attachments/outbound.js'
 import {resolveInboundAttachments} from './attachments-seam.js'
 import {BacklogSummary, checkDrop, EchoTracker, logDrop} from './drops.js'
 import type {Envelope} from './envelope.js'
@@ -146,6 +147,7 @@ export class AccountRunner {
     await this.approved.refresh()
     this.delivery = new Delivery({
       send: (p) => this.sendViaChild(p),
+      prepareFile: (local) => prepareOutboundFile(this.d.ctx, this.account, local),
       log: this.log,
       now: this.d.ctx.now,
       state: this.state,
@@ -266,7 +268,7 @@ export class AccountRunner {
     const {chats: newestChat} = await client.chatsList({limit: 1})
     const baseline = newestChat[0]?.last_message_at ? Date.parse(newestChat[0].last_message_at) : 0
     if (baseline > this.newestStreamed) this.newestStreamed = baseline
-    const stream = await client.subscribe({since_rowid: this.state.cursor, debounce_ms: this.t.debounceMs})
+    const stream = await client.subscribe({since_rowid: this.state.cursor, debounce_ms: this.t.debounceMs, attachments: true})
     this.stream = stream
     this.everStarted = true
     this.maxReceived = this.state.cursor
@@ -453,7 +455,8 @@ export class AccountRunner {
     if (!(await this.whenReady(60_000)) || !this.client || this.client.hasExited) {
       throw Object.assign(new Error('imsg is not running (restarting)'), {retrySafe: true, notSent: true})
     }
-    const params = p.chat_id !== undefined ? {chat_id: p.chat_id, text: p.text} : {to: p.to!, text: p.text, ...(p.service ? {service: p.service} : {})}
+    const body = {...(p.text !== '' ? {text: p.text} : {}), ...(p.file ? {file: p.file} : {})}
+    const params = p.chat_id !== undefined ? {chat_id: p.chat_id, ...body} : {to: p.to!, ...body, ...(p.service ? {service: p.service} : {})}
     const r = await this.client.send(params)
     return {id: typeof r.id === 'number' ? r.id : undefined, guid: typeof r.guid === 'string' ? r.guid : undefined}
   }
@@ -600,23 +603,27 @@ export class AccountRunner {
     const task = async () => {
       const command = this.d.chatCommand ? await this.d.chatCommand(env, a) : undefined
       let text: string | undefined
+      let files: string[] | undefined
       if (command !== undefined) {
-        return {text: command, isCommand: true}
+        return {text: command, isCommand: true, files: undefined as string[] | undefined}
       } else {
         const history = env.isGroup ? this.history.take(historyKey(a.id, env.chat.chatId)) : []
-        const attachments = await resolveInboundAttachments(env, a, this.log)
-        const r = await this.d.runAgent({agent, sessionKey, accountId: a.id, env, history, attachments})
+        const {attachments, notes} = await resolveInboundAttachments(this.d.ctx, env, a, sessionKey, this.log)
+        // What was left out (too large, outside the roots, missing) is told to the agent with the text.
+        const turnEnv = notes.length > 0 ? {...env, text: `${env.text}\n\n[${notes.join('; ')}]`} : env
+        const r = await this.d.runAgent({agent, sessionKey, accountId: a.id, env: turnEnv, history, attachments})
         if (r.error) {
           this.log.warn(`${chatLabel(env)}: agent "${agent.id}" failed: ${r.error}${agent.errorReply ? '; sending errorReply' : '; nothing sent (set errorReply on the agent to tell the sender)'}`)
           text = agent.errorReply
         } else text = r.text
+        files = r.files
       }
-      return {text, isCommand: false}
+      return {text, isCommand: false, files}
     }
     const run = this.queue.enqueue(sessionKey, task)
     void run
-      .then(async ({text, isCommand}) => {
-        if (!text || text.trim() === '') {
+      .then(async ({text, isCommand, files}) => {
+        if ((!text || text.trim() === '') && !(files && files.length > 0)) {
           this.log.info(`${chatLabel(env)}: agent returned no reply; nothing sent`)
           this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: 'empty'})
           void this.complete(env)
@@ -625,7 +632,8 @@ export class AccountRunner {
         const outcome = await this.delivery.deliver({
           inboundGuid: env.guid,
           ...this.replyTarget(env),
-          text,
+          text: text ?? '',
+          files,
           prefix: isCommand ? undefined : this.prefixFor(env),
           label: chatLabel(env),
         })

@@ -1,23 +1,16 @@
+import {includeAttachmentsKey, resolveInboundAttachments as fetchInbound} from '../attachments/inbound.js'
 import type {ResolvedAccount} from '../config/accounts.js'
+import type {Context} from '../context.js'
 import type {Logger} from '../log.js'
 import type {Envelope, EnvelopeAttachment} from './envelope.js'
 
 /**
- * The seam where inbound attachments become agent input. For now it passes metadata only when
- * includeAttachments is on; the attachments area replaces `resolveInboundAttachments` with
- * fetching (SCP for remoteHost), root checks and size caps.
+ * Where inbound attachments become agent input. With includeAttachments off nothing is handed
+ * over and the first message with attachments in each chat logs the key that turns it on; with
+ * it on, the attachments area (attachments/inbound.ts) checks roots and size caps and fetches
+ * remote files (SCP) into the session cache. Each item is passed as an EnvelopeAttachment whose
+ * `originalPath` is the local, readable path.
  */
-export interface AgentAttachment {
-  name: string
-  mimeType: string
-  size: number
-  /** Path on the machine where imsg runs (remote when cliPath is an SSH wrapper). */
-  originalPath: string
-  missing: boolean
-  /** Local path once fetched (not yet: metadata only). */
-  localPath?: string
-}
-
 const toldChats = new Set<string>()
 
 /** Forget which chats were told (tests). */
@@ -26,27 +19,28 @@ export function resetAttachmentNotices(): void {
 }
 
 export async function resolveInboundAttachments(
+  ctx: Context,
   env: Envelope,
-  account: Pick<ResolvedAccount, 'includeAttachments' | 'keyPrefix'>,
+  account: ResolvedAccount,
+  sessionKey: string,
   log: Logger,
-): Promise<AgentAttachment[]> {
-  if (env.attachments.length === 0) return []
+): Promise<{attachments: EnvelopeAttachment[]; notes: string[]}> {
+  if (env.attachments.length === 0) return {attachments: [], notes: []}
   if (!account.includeAttachments) {
     const key = `${env.accountId}:${env.chat.chatId}:${env.sender.handle}`
     if (!toldChats.has(key)) {
+      if (toldChats.size > 10_000) toldChats.clear()
       toldChats.add(key)
-      log.info(`${env.attachments.length} attachment(s) not passed to the agent: ${account.keyPrefix}.includeAttachments is off (logged once per chat)`, {
+      log.info(`${env.attachments.length} attachment(s) not passed to the agent: ${includeAttachmentsKey(account)} is off (logged once per chat)`, {
         chatId: env.chat.chatId,
-        admit: `remoteclaw config set ${account.keyPrefix}.includeAttachments true`,
+        admit: `remoteclaw config set ${includeAttachmentsKey(account)} true`,
       })
     }
-    return []
+    return {attachments: [], notes: []}
   }
-  return env.attachments.map((a: EnvelopeAttachment) => ({
-    name: a.name,
-    mimeType: a.mimeType,
-    size: a.size,
-    originalPath: a.originalPath,
-    missing: a.missing,
-  }))
+  const r = await fetchInbound(ctx, account, env.attachments, {sessionKey, chatId: env.chat.chatId, log})
+  return {
+    attachments: r.items.map((i) => ({originalPath: i.path, name: i.name, mimeType: i.mimeType, size: i.size, missing: false})),
+    notes: r.notes,
+  }
 }

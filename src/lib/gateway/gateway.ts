@@ -83,7 +83,7 @@ function defaultRunAgent(ctx: Context, log: Logger): RunAgent {
     }
     const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never})
     const res = await r.run(input)
-    return {text: res.text, error: res.error}
+    return {text: res.text, files: res.files, error: res.error}
   }
 }
 

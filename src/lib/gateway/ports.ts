@@ -20,6 +20,8 @@ export interface AgentTurn {
 export interface AgentReply {
   /** Reply text ('' or undefined: nothing is sent). */
   text?: string
+  /** Files the agent asked to send (output "json"); outbound staging is the attachments area's seam. */
+  files?: string[]
   /** Set when the run failed (logged by the gateway; the chat gets only errorReply, if any). */
   error?: string
 }

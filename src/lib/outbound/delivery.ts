@@ -8,7 +8,10 @@ import {ChatRateLimiter} from './rate-limit.js'
 export interface SendParams {
   chat_id?: number
   to?: string
+  /** '' with `file` for a file-only send. */
   text: string
+  /** A file to send (a path where imsg runs: prepared by `prepareFile`). */
+  file?: string
   service?: 'imessage' | 'sms' | 'auto'
   region?: string
 }
@@ -30,6 +33,8 @@ export interface ReplyRequest {
   text: string
   /** Resolved responsePrefix (group override, account, channel, messages). */
   prefix?: string
+  /** Files to send after the text (agent output "json"). Not journaled: a crash mid-file does not resend it. */
+  files?: string[]
   /** For logs: "DM from +1555..." / "group chat 42". */
   label: string
 }
@@ -63,6 +68,8 @@ export interface DeliveryOptions {
   onOutcome?: (outcome: DeliveryOutcome, at: number) => void
   /** Called when imsg says its mutation lane is blocked (-32004): the child must restart. */
   onLaneBlocked?: () => void
+  /** Checks a file and stages it where imsg runs (attachments/outbound.ts prepareOutboundFile). */
+  prepareFile?: (localPath: string) => Promise<{path: string; cleanup: () => Promise<void>}>
   /** Retry backoff base in ms (tests shorten it). */
   retryBaseMs?: number
   maxAttempts?: number
@@ -141,7 +148,7 @@ export class Delivery {
   deliver(req: ReplyRequest): Promise<DeliveryOutcome> {
     const key = Delivery.chatKey(req)
     const chunks = this.chunksFor(req.text, req.prefix)
-    if (chunks.length === 0) return Promise.resolve({status: 'empty', chunks: 0, sentChunks: 0})
+    if (chunks.length === 0 && (req.files ?? []).length === 0) return Promise.resolve({status: 'empty', chunks: 0, sentChunks: 0})
     this.inFlight++
     const prev = this.tails.get(key) ?? Promise.resolve()
     const run = prev.then(() => this.sendChunks(req, key, chunks, 0, true))
@@ -223,6 +230,7 @@ export class Delivery {
       outcome = {status: r.interrupted ? 'interrupted' : r.unknown ? 'unknown' : 'failed', chunks: chunks.length, sentChunks: sent, error: r.error}
       break
     }
+    if (!outcome && req.files && req.files.length > 0) ackedAt = (await this.sendFiles(req, key)) ?? ackedAt
     outcome ??= {status: 'sent', chunks: chunks.length, sentChunks: sent, ackedAt}
     if (o.state && req.inboundGuid && outcome.status !== 'interrupted') await o.state.settleSend(req.inboundGuid)
     const fields = {chat: key, chunks: chunks.length, sentChunks: sent, outcome: outcome.status, error: outcome.error}
@@ -234,6 +242,41 @@ export class Delivery {
     } else log.warn(`${req.label}: reply not sent`, fields)
     o.onOutcome?.(outcome, o.now())
     return outcome
+  }
+
+  /** Sends each file after the text, in order; a file that cannot be sent is logged and skipped. */
+  private async sendFiles(req: ReplyRequest, key: string): Promise<number | undefined> {
+    const o = this.o
+    let ackedAt: number | undefined
+    for (const local of req.files ?? []) {
+      if (!o.prepareFile) {
+        o.log.warn(`${req.label}: the agent's file ${local} was not sent: file sending is not available here`)
+        continue
+      }
+      let prepared: {path: string; cleanup: () => Promise<void>}
+      try {
+        prepared = await o.prepareFile(local)
+      } catch (error) {
+        o.log.warn(`${req.label}: file not sent: ${errText(error)}`, {file: local, fix: (error as {fix?: string}).fix})
+        continue
+      }
+      try {
+        const wait = this.limiter.delayFor(key)
+        if (wait > 0) await this.sleep(wait)
+        const params: SendParams = req.chatId > 0 ? {chat_id: req.chatId, text: '', file: prepared.path} : {to: req.to ?? '', text: '', file: prepared.path}
+        const r = await this.sendWithRetry(params, req)
+        if (r.ok) {
+          this.limiter.record(key)
+          ackedAt = o.now()
+          o.log.info(`${req.label}: file sent`, {file: local})
+        } else {
+          o.log.warn(`${req.label}: file ${r.unknown ? 'outcome unknown (not retried)' : 'not sent'}: ${r.error}`, {file: local})
+        }
+      } finally {
+        await prepared.cleanup()
+      }
+    }
+    return ackedAt
   }
 
   private async sendWithRetry(
