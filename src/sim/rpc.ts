@@ -151,6 +151,9 @@ class Server {
       // the client went away: imsg would die of SIGPIPE
       process.stdout.on('error', () => process.exit(0))
       if (this.hang && truthy(this.env.IMSG_SIM_IGNORE_SIGTERM)) process.on('SIGTERM', () => {})
+      // A hung imsg outlives every client timeout, but not forever: behind sshd nobody is left
+      // to kill it, and test runs must not leave processes behind.
+      if (this.hang) setTimeout(() => process.exit(1), Number(this.env.IMSG_SIM_HANG_MAX_MS ?? 120_000)).unref()
       this.readStdin()
     })
   }
