@@ -205,12 +205,13 @@ export class AccountRunner {
   private async supervise(): Promise<void> {
     while (!this.stopping) {
       let why: string
+      let fix: string | undefined
       try {
         why = await this.runChildOnce()
       } catch (error) {
         why = error instanceof StopSignal ? 'stopping' : errorMessage(error)
         if (!(error instanceof StopSignal) && !this.stopping) {
-          const fix = (error as {fix?: string}).fix
+          fix = (error as {fix?: string}).fix
           this.d.health.update(this.account.id, {lastError: why, lastErrorAt: this.d.health.iso()})
           if (fix && this.consecutiveFailures === 0) this.log.warn(`fix: ${fix}`)
         }
@@ -235,7 +236,7 @@ export class AccountRunner {
       this.d.onEvent?.({type: 'child-ended', reason: why})
       if (this.consecutiveFailures === this.t.failuresBeforeSlow) {
         this.log.error(
-          `imsg failed ${this.consecutiveFailures} times in a row; last: ${why}. Still retrying every ${Math.round(this.t.maxBackoffMs / 1000)}s. Check: remoteclaw channels status --probe`,
+          `imsg failed ${this.consecutiveFailures} times in a row; last: ${why}. Still retrying every ${Math.round(this.t.maxBackoffMs / 1000)}s. ${fix ? `Fix: ${fix}` : 'Check: remoteclaw channels status --probe'}`,
         )
       } else if (this.consecutiveFailures < this.t.failuresBeforeSlow) {
         this.log.warn(`imsg stopped (${why}); restarting in ${delay}ms from cursor ${this.state.cursor}`)

@@ -104,4 +104,19 @@ describe('gateway health end to end', function () {
     const v = await readGatewayHealth({stateDir: h.dir, now: Date.now})
     expect(v.gateway).to.equal('dead')
   })
+
+  it('Full Disk Access missing: logged with the fix, retried (never an exit), account degraded', async () => {
+    h.writeConfig({}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start({IMSG_SIM_FDA: 'missing'})
+    await h.waitForLog(/Full Disk Access/)
+    const fix = await h.waitForLog(/^fix: Grant Full Disk Access/)
+    expect(fix.level).to.equal('warn')
+    await h.waitFor(async () => {
+      const v = await readGatewayHealth({stateDir: h.dir, now: Date.now})
+      return v.accounts[0]?.degraded && /Full Disk Access/.test(v.accounts[0].problems.join(' ')) ? v : undefined
+    }, 'degraded with the FDA reason')
+    expect(h.exitCode).to.equal(undefined)
+    expect(await h.stop()).to.equal(0)
+  })
 })
+
