@@ -373,8 +373,11 @@ export class AccountRunner {
       }
       this.log.info(`reply to ${p.inboundGuid} was interrupted by a restart; sending the ${p.texts.length - confirmed} missing chunk(s)`)
       const label = p.chatId > 0 ? `chat ${p.chatId}` : `DM ${p.to}`
+      // The replay of its inbound message must not answer it a second time while this runs.
+      if (p.inboundGuid) this.inflightGuids.add(p.inboundGuid)
       void this.delivery
         .resume({inboundGuid: p.inboundGuid, chatId: p.chatId, to: p.to, text: '', label}, p.texts, confirmed)
+        .finally(() => this.inflightGuids.delete(p.inboundGuid))
         .catch((error) => this.log.error(`resending after restart failed: ${errorMessage(error)}`))
     }
   }
@@ -708,6 +711,8 @@ export class AccountRunner {
       this.log.warn(`stopping with ${remaining} agent turn(s) unfinished; ${n} not started will be answered after the next start`)
     }
     let timer: NodeJS.Timeout | undefined
+    // Replies that are still only waiting (rate limit) stay journaled for the next start.
+    this.delivery.abort()
     const gaveUp = await Promise.race([
       this.delivery.idle().then(() => false),
       new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.t.drainTimeoutMs))),

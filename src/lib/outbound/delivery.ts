@@ -118,12 +118,35 @@ export class Delivery {
   private readonly waitingLogged = new Set<string>()
   private inFlight = 0
   private readonly sleep: (ms: number) => Promise<void>
+  private aborted = false
+  private readonly wakers = new Set<() => void>()
   /** inboundGuids whose journaled send is running now (not to be reconciled). */
   readonly active = new Set<string>()
 
   constructor(private readonly o: DeliveryOptions) {
     this.limiter = new ChatRateLimiter(o.now, o.perMinute)
-    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)))
+    // Waits end early on abort() (timers cleared), so a stopping gateway is not held by a rate-limit pause.
+    this.sleep = (ms) =>
+      new Promise<void>((resolve) => {
+        if (this.aborted) return resolve()
+        if (o.sleep) {
+          this.wakers.add(resolve)
+          void o.sleep(ms).then(() => {
+            this.wakers.delete(resolve)
+            resolve()
+          })
+          return
+        }
+        const timer = setTimeout(() => {
+          this.wakers.delete(wake)
+          resolve()
+        }, ms)
+        const wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+        this.wakers.add(wake)
+      })
   }
 
   /** Number of replies queued or being sent. */
@@ -174,6 +197,16 @@ export class Delivery {
     return run
   }
 
+  /**
+   * Shutdown: replies still waiting (rate limit, retry backoff) stop without sending and keep
+   * their journal entry, so the next start checks the chat and sends what is missing.
+   */
+  abort(): void {
+    this.aborted = true
+    for (const w of this.wakers) w()
+    this.wakers.clear()
+  }
+
   /** Resolves when every queued reply has been sent or has failed. */
   async idle(): Promise<void> {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()])
@@ -210,6 +243,10 @@ export class Delivery {
           )
         }
         await this.sleep(wait)
+        if (this.aborted && o.state && req.inboundGuid) {
+          outcome = {status: 'interrupted', chunks: chunks.length, sentChunks: sent, error: 'the gateway stopped while the reply waited for the rate limit'}
+          break
+        }
         i--
         continue
       }
@@ -236,7 +273,7 @@ export class Delivery {
     const fields = {chat: key, chunks: chunks.length, sentChunks: sent, outcome: outcome.status, error: outcome.error}
     if (outcome.status === 'sent') log.info(`${req.label}: reply sent`, fields)
     else if (outcome.status === 'interrupted') {
-      log.warn(`${req.label}: imsg stopped during the send; after it restarts the chat history is checked and only what is missing is sent`, fields)
+      log.warn(`${req.label}: reply not sent yet (${outcome.error}); when imsg runs again the chat's history is checked and only what is missing is sent`, fields)
     } else if (outcome.status === 'unknown') {
       log.warn(`${req.label}: delivery outcome unknown; not retried so the chat does not get it twice`, fields)
     } else log.warn(`${req.label}: reply not sent`, fields)
@@ -304,6 +341,7 @@ export class Delivery {
         const delay = Math.min(base * 2 ** (attempt - 1), 10_000)
         this.o.log.info(`${req.label}: send failed (${text}); retrying in ${delay}ms (safe: it was not sent)`, {attempt})
         await this.sleep(delay)
+        if (this.aborted) return {ok: false, unknown: false, interrupted: Boolean(this.o.state && req.inboundGuid), error: text}
       }
     }
   }
