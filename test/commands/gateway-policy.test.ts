@@ -236,5 +236,21 @@ process.stdin.on('end', () => {
     expect(sent[2]!.text).to.equal('got photo.jpg:10')
     expect((sent[3] as unknown as {file?: string}).file).to.contain('reply.txt')
   })
+
+  it('pairingReply silent records the request and sends nothing; a group prefix overrides the account prefix', async () => {
+    h.writeConfig(
+      {pairingReply: 'silent', responsePrefix: '[acct]', groupPolicy: 'open', groups: {'*': {requireMention: false, responsePrefix: '[group]'}}},
+      {agents: {list: [{id: 'main', runtime: 'echo'}]}},
+    )
+    h.start()
+    await h.ready()
+    await h.inject('+15550011000', 'who are you')
+    await h.waitForLog(/code not sent \(pairingReply silent\)/)
+    const list = await h.cli(['pairing', 'list', 'imessage', '--json'])
+    expect(list.stdout).to.contain('+15550011000')
+    await h.inject('+15550011001', 'hello group', ['--group', 'G', '--participants', '+15550011001,+15550011002'])
+    const sent = await h.waitForSent(1)
+    expect(sent.map((x) => x.text)).to.deep.equal(['[group] hello group'])
+  })
 })
 

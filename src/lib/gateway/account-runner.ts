@@ -213,7 +213,6 @@ export class AccountRunner {
         if (!(error instanceof StopSignal) && !this.stopping) {
           fix = (error as {fix?: string}).fix
           this.d.health.update(this.account.id, {lastError: why, lastErrorAt: this.d.health.iso()})
-          if (fix && this.consecutiveFailures === 0) this.log.warn(`fix: ${fix}`)
         }
       }
       this.stopProbe()
@@ -236,10 +235,11 @@ export class AccountRunner {
       this.d.onEvent?.({type: 'child-ended', reason: why})
       if (this.consecutiveFailures === this.t.failuresBeforeSlow) {
         this.log.error(
-          `imsg failed ${this.consecutiveFailures} times in a row; last: ${why}. Still retrying every ${Math.round(this.t.maxBackoffMs / 1000)}s. ${fix ? `Fix: ${fix}` : 'Check: remoteclaw channels status --probe'}`,
+          `imsg failed ${this.consecutiveFailures} times in a row; last: ${why}. Still retrying every ${this.t.maxBackoffMs >= 1000 ? `${Math.round(this.t.maxBackoffMs / 1000)}s` : `${this.t.maxBackoffMs}ms`}. ${fix ? `Fix: ${fix}` : 'Check: remoteclaw channels status --probe'}`,
         )
       } else if (this.consecutiveFailures < this.t.failuresBeforeSlow) {
         this.log.warn(`imsg stopped (${why}); restarting in ${delay}ms from cursor ${this.state.cursor}`)
+        if (fix && this.consecutiveFailures === 1) this.log.warn(`fix: ${fix}`)
       } else {
         this.log.debug(`imsg stopped (${why}); retrying in ${delay}ms`)
       }
