@@ -409,7 +409,7 @@ async function inject(a: Args): Promise<number> {
     const db = openForWrite(dbPath)
     const inj = new Injector(db)
     const now = Date.now()
-    const rows = db.transaction(() => specs.map((sp) => inj.insert(sp, inj.chat(sp), 1, 1, now)))()
+    const rows = db.transaction(() => specs.map((sp) => inj.insert(sp, inj.chat(sp), 1, 1, now))).immediate()
     db.close()
     if (wantsJson(a)) out(JSON.stringify(rows))
     else out(`injected ${rows.length} messages${rows.length ? ` ${rows[0]!.id}..${rows[rows.length - 1]!.id}` : ''}`)
@@ -421,7 +421,7 @@ async function inject(a: Args): Promise<number> {
   const rate = flag(a, 'rate') !== undefined ? Number(flag(a, 'rate')) : undefined
   const db = openForWrite(dbPath)
   const inj = new Injector(db)
-  const chat = db.transaction(() => inj.chat(sp))()
+  const chat = db.transaction(() => inj.chat(sp)).immediate()
   const now = Date.now()
   const results: Array<{id: number; guid: string}> = []
   if (rate !== undefined && rate > 0 && count > 1) {
@@ -433,14 +433,14 @@ async function inject(a: Args): Promise<number> {
       if (due >= i) {
         db.transaction(() => {
           while (i <= due) results.push(inj.insert(sp, chat, i++, count, Date.now()))
-        })()
+        }).immediate()
       }
       if (i <= count) await new Promise((r) => setTimeout(r, 10))
     }
   } else {
     db.transaction(() => {
       for (let i = 1; i <= count; i++) results.push(inj.insert(sp, chat, i, count, now))
-    })()
+    }).immediate()
   }
   db.close()
   const first = results[0]!

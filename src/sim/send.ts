@@ -116,9 +116,11 @@ export function performSend(
     // Messages accepted a chat send but wrote an empty outgoing row joined to no chat (§4.5, §8.5)
     const ghost = writer.db.transaction(() => writer.insertMessage({
       chatIds: [], text: '', handleRowId: writer.handle(chatGuid, service), service, isFromMe: true, dateMs: deps.now(),
-    }))()
+    })).immediate()
     throw internalError(`AppleScript failed: Messages accepted the chat send but wrote an unjoined empty outgoing row (${ghost.id}); delivery to the target chat was not confirmed`)
   }
+  // IMMEDIATE takes the write lock before the reads below: with a deferred transaction a concurrent
+  // writer (another inject) makes the lock upgrade fail at once with SQLITE_BUSY, ignoring busy_timeout.
   const written = writer.db.transaction(() => {
     if (peer !== undefined) {
       chatRowId = writer.directChat(peer, service)
@@ -138,7 +140,7 @@ export function performSend(
       dateMs: deps.now(),
       attachments: attachment ? [attachment] : [],
     })
-  })()
+  }).immediate()
   if (truthy(env.IMSG_SIM_SEND_UNKNOWN) && p.strict) {
     throw new RpcError(-32001, 'Delivery outcome unknown', {
       retry_safe: false,
