@@ -1,17 +1,11 @@
 import type {EnvelopeAttachment} from '../gateway/envelope.js'
+import type {ImsgAttachment} from '../imsg/types.js'
 
-/** An attachment object as imsg emits it (protocol §5.3); the documented `path`/`byte_size` never appear. */
-export interface ImsgWireAttachment {
-  filename?: string
-  transfer_name?: string
-  uti?: string
-  mime_type?: string
-  total_bytes?: number
-  is_sticker?: boolean
-  original_path?: string
-  missing?: boolean
-  [key: string]: unknown
-}
+/**
+ * An attachment object as imsg emits it (protocol §5.3; the documented `path`/`byte_size` never
+ * appear). Every key optional here: a lenient reader of what arrives over the wire.
+ */
+export type ImsgWireAttachment = Partial<ImsgAttachment>
 
 /**
  * imsg wire attachment -> EnvelopeAttachment. `original_path` is already `~`-expanded on the
