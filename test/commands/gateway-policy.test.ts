@@ -33,6 +33,17 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     expect(sent.map((s) => s.text)).to.deep.equal(['You said: are you there'])
   })
 
+  it('a preset agent whose CLI is not installed is reported at startup with the install fix, and the gateway keeps running', async () => {
+    h.writeConfig({}, {agents: {list: [{id: 'main', runtime: 'claude'}]}})
+    // PATH without a `claude` binary (node stays reachable through process.execPath)
+    h.start({PATH: '/usr/bin:/bin'})
+    await h.ready()
+    const line = await h.waitForLog(/claude/i)
+    expect(line.level).to.equal('error')
+    expect(JSON.stringify(line)).to.match(/install|npm/i)
+    expect(h.exitCode).to.equal(undefined)
+  })
+
   it('pairing: at most 3 pending codes, no second code while pending, a new code after expiry', async () => {
     h.writeConfig({}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
     h.start()

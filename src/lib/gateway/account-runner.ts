@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {decideInbound, describeDecision, describePairing, historyLimitFor} from '../access/decide.js'
+import {decideInbound, describeDecision, describePairing, historyLimitFor, pairingApproveCommand} from '../access/decide.js'
 import {GroupHistory, historyEntryFrom, historyKey} from '../access/history.js'
 import type {ResolvedAgent, ResolvedAgents} from '../agents/resolve.js'
 import type {ResolvedAccount} from '../config/accounts.js'
@@ -682,7 +682,7 @@ export class AccountRunner {
       void this.delivery
         .deliver({inboundGuid: env.guid, ...this.replyTarget(env), text: pairingReplyText(result.code), label: chatLabel(env)})
         .then((o) => {
-          if (o.status !== 'sent') this.log.warn(`${chatLabel(env)}: the pairing code could not be sent (${o.error ?? o.status}); approve by handle instead: remoteclaw pairing approve imessage ${env.sender.handle}`)
+          if (o.status !== 'sent') this.log.warn(`${chatLabel(env)}: the pairing code could not be sent (${o.error ?? o.status}); approve by handle instead: ${pairingApproveCommand(a, env.sender.handle)}`)
           this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: o.status})
           return this.complete(env)
         })

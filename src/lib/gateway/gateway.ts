@@ -1,5 +1,5 @@
 import {buildAgentInput, type AgentRunner} from '../agents/types.js'
-import {createAgentRunner} from '../agents/runner.js'
+import {checkAgents, createAgentRunner} from '../agents/runner.js'
 import {resolveAgents, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
 import {resolveAccounts, type ResolvedAccount} from '../config/accounts.js'
 import {ConfigInvalidError, loadConfig, type LoadedConfig} from '../config/load.js'
@@ -158,6 +158,8 @@ export class Gateway {
     const agents = resolveAgents(config)
     for (const w of agents.warnings) this.log.warn(w)
     for (const w of checkRouting(agents, accounts)) this.log.warn(w)
+    // Say at startup (and on reload) that an agent cannot run, not at the first message.
+    for (const p of checkAgents(agents.agents, this.o.ctx)) this.log.error(p.message, {fix: p.fix})
     return agents
   }
 
