@@ -20,6 +20,24 @@ describe('base command (built CLI as a child process)', () => {
     expect(doc.error.code).to.equal('usage')
   })
 
+  it('colours errors only when allowed: NO_COLOR, --no-color, TERM=dumb and --json turn colour off', async () => {
+    const ansi = /\u001b\[/
+    const forced = {FORCE_COLOR: '1', NO_COLOR: undefined, TERM: 'xterm-256color'}
+    const coloured = await runCli(['config', 'get', 'no.such.key'], {stateDir: t.dir, env: forced})
+    expect(coloured.exitCode).to.equal(4)
+    expect(coloured.stderr).to.match(ansi)
+    for (const [env, extra] of [
+      [{...forced, NO_COLOR: '1'}, []],
+      [forced, ['--no-color']],
+      [{...forced, TERM: 'dumb'}, []],
+      [forced, ['--json']],
+    ] as const) {
+      const r = await runCli(['config', 'get', 'no.such.key', ...extra], {stateDir: t.dir, env})
+      expect(r.exitCode).to.equal(4)
+      expect(r.stderr + r.stdout).not.to.match(ansi)
+    }
+  })
+
   it('prints the version and help with examples', async () => {
     const v = await runCli(['--version'], {stateDir: t.dir})
     expect(v.exitCode).to.equal(0)
