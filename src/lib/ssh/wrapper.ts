@@ -18,7 +18,7 @@ export interface WrapperOptions {
 }
 
 /** The fixed ssh options every wrapper (and verifyBatchLogin) uses. */
-export const WRAPPER_SSH_OPTIONS = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'ServerAliveInterval=15'] as const
+export const WRAPPER_SSH_OPTIONS = ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', 'ServerAliveInterval=15'] as const
 export const SYSTEM_SSH = '/usr/bin/ssh'
 
 // eslint-disable-next-line no-control-regex

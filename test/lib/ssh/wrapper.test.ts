@@ -8,7 +8,7 @@ describe('ssh wrapper text', () => {
   it('runs /usr/bin/ssh with the fixed options, -T and -- before the destination', () => {
     const text = renderWrapper({user: 'bot', host: 'mac-mini.local', remoteImsgPath: '/opt/homebrew/bin/imsg'})
     expect(text.startsWith('#!/bin/sh\n')).to.equal(true)
-    expect(text).to.include('exec /usr/bin/ssh -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=15 -T -- bot@mac-mini.local "$cmd"')
+    expect(text).to.include('exec /usr/bin/ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -o ServerAliveInterval=15 -T -- bot@mac-mini.local "$cmd"')
     expect(text).to.include(`cmd=''\\''/opt/homebrew/bin/imsg'\\'''`)
     expect(text).not.to.include(' -p ')
   })
