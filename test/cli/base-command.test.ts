@@ -38,6 +38,26 @@ describe('base command (built CLI as a child process)', () => {
     }
   })
 
+  it('every command that needs an account says the same thing without one: exit 4 (gateway: 7) and the setup fix', async () => {
+    for (const args of [
+      ['pairing', 'list'],
+      ['message', 'send', '--target', '+15551234567', '--text', 'hi'],
+      ['channels', 'doctor'],
+      ['pairing', 'approve', 'imessage', 'ABCDEFGH'],
+    ]) {
+      const r = await runCli(args, {stateDir: t.dir})
+      expect(r.exitCode, args.join(' ')).to.equal(4)
+      expect(r.stderr, args.join(' ')).to.contain('no iMessage account is configured')
+      expect(r.stderr, args.join(' ')).to.contain('remoteclaw setup imessage')
+      const j = await runCli([...args, '--json'], {stateDir: t.dir})
+      expect(JSON.parse(j.stdout).error.code, args.join(' ')).to.equal('not_configured')
+      expect(j.exitCode).to.equal(4)
+    }
+    const g = await runCli(['gateway'], {stateDir: t.dir})
+    expect(g.exitCode).to.equal(7)
+    expect(g.stderr).to.contain('remoteclaw setup imessage')
+  })
+
   it('prints the version and help with examples', async () => {
     const v = await runCli(['--version'], {stateDir: t.dir})
     expect(v.exitCode).to.equal(0)

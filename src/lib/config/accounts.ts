@@ -1,5 +1,5 @@
 import {expandHome} from '../context.js'
-import {NotFoundError, RemoteclawError} from '../errors.js'
+import {NotFoundError} from '../errors.js'
 import {
   ACCOUNT_DEFAULTS,
   DEFAULT_ACCOUNT_ID,
@@ -160,15 +160,23 @@ export function resolveAccounts(config: RemoteclawConfig, ctx: {home: string}): 
   return {accounts, defaultAccountId, warnings}
 }
 
+/** What every command says when channels.imessage is missing: one message, one fix. */
+export const NOT_CONFIGURED_MESSAGE = 'no iMessage account is configured'
+export const NOT_CONFIGURED_FIX =
+  'Run: remoteclaw setup imessage   (or: remoteclaw config set channels.imessage.cliPath /usr/local/bin/imsg)'
+
+/** No account at all is "account not found" (exit 4) for the commands that need one. */
+export function notConfiguredError(configPath?: string): NotFoundError {
+  return new NotFoundError(configPath ? `${NOT_CONFIGURED_MESSAGE} in ${configPath}` : NOT_CONFIGURED_MESSAGE, {
+    code: 'not_configured',
+    fix: NOT_CONFIGURED_FIX,
+  })
+}
+
 /** One account by id, or the default account. Unknown ids are a not-found error (exit 4). */
 export function resolveAccount(config: RemoteclawConfig, id: string | undefined, ctx: {home: string}): ResolvedAccount {
   const all = resolveAccounts(config, ctx)
-  if (all.accounts.length === 0) {
-    throw new RemoteclawError('no iMessage account is configured', {
-      code: 'not_configured',
-      fix: 'Run: remoteclaw setup imessage   (or: remoteclaw config set channels.imessage.enabled true)',
-    })
-  }
+  if (all.accounts.length === 0) throw notConfiguredError()
   const wanted = id ?? all.defaultAccountId
   const found = all.accounts.find((a) => a.id === wanted)
   if (!found) {

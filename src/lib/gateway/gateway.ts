@@ -1,7 +1,7 @@
 import {buildAgentInput, type AgentRunner} from '../agents/types.js'
 import {checkAgents, createAgentRunner} from '../agents/runner.js'
 import {resolveAgents, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
-import {resolveAccounts, type ResolvedAccount} from '../config/accounts.js'
+import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, resolveAccounts, type ResolvedAccount} from '../config/accounts.js'
 import {ConfigInvalidError, loadConfig, type LoadedConfig} from '../config/load.js'
 import type {RemoteclawConfig} from '../config/schema.js'
 import type {Context} from '../context.js'
@@ -45,9 +45,8 @@ export function checkAccountConflicts(accounts: ResolvedAccount[]): void {
 function selectAccounts(config: RemoteclawConfig, ctx: Context, ids: string[] | undefined): {accounts: ResolvedAccount[]; warnings: string[]} {
   const all = resolveAccounts(config, ctx)
   if (all.accounts.length === 0) {
-    throw new ConfigInvalidError(`no iMessage account is configured in ${ctx.configPath}`, {
-      fix: 'Run: remoteclaw setup imessage   (or: remoteclaw config set channels.imessage.cliPath /usr/local/bin/imsg)',
-    })
+    // The gateway cannot run on this config at all: a configuration error (exit 7), same words as elsewhere.
+    throw new ConfigInvalidError(`${NOT_CONFIGURED_MESSAGE} in ${ctx.configPath}`, {fix: NOT_CONFIGURED_FIX})
   }
   let accounts: ResolvedAccount[]
   if (ids && ids.length > 0) {

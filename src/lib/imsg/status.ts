@@ -1,4 +1,4 @@
-import type {ResolvedAccount} from '../config/accounts.js'
+import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, type ResolvedAccount} from '../config/accounts.js'
 import type {AccountHealthView, GatewayHealthView} from '../gateway/health.js'
 import {probeExitCode, type ProbeCheck, type ProbeResult, type ProbeStatus} from './probe.js'
 
@@ -122,8 +122,8 @@ export function buildStatus(input: {
   if (accounts.length === 0) {
     exitCode = 5
     problem = {
-      message: 'no iMessage account is configured',
-      fix: 'Run: remoteclaw setup imessage   (or: remoteclaw config set channels.imessage.cliPath imsg)',
+      message: NOT_CONFIGURED_MESSAGE,
+      fix: NOT_CONFIGURED_FIX,
     }
   } else if (gateway.gateway === 'dead' || gateway.gateway === 'stale') {
     if (exitCode === 0) exitCode = 5
