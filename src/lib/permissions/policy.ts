@@ -16,9 +16,13 @@ export function dmPolicySentence(a: ResolvedAccount): string {
       return `DMs: only ${listed} can reach the bot; everyone else is ignored (${key} is "allowlist").`
     case 'pairing':
     default:
+    {
+      // "nobody yet and approved pairings" reads badly: name the allowlist only when it has entries.
+      const who = allow.length === 0 ? 'senders you approved with a pairing code' : `${listed} and senders you approved with a pairing code`
       return a.pairingReply === 'code'
-        ? `DMs: ${listed} and approved pairings can reach the bot; any other sender is sent a pairing code (${key} is "pairing", pairingReply "code").`
-        : `DMs: ${listed} and approved pairings can reach the bot; other senders are recorded silently for \`remoteclaw pairing list imessage\` (pairingReply "silent").`
+        ? `DMs: ${who} can reach the bot; any other sender is sent a pairing code (${key} is "pairing", pairingReply "code").`
+        : `DMs: ${who} can reach the bot; other senders are recorded silently for \`remoteclaw pairing list imessage\` (pairingReply "silent").`
+    }
   }
 }
 

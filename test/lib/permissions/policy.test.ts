@@ -14,6 +14,10 @@ describe('doctor: who can reach the bot', () => {
     expect(dmPolicySentence(account({dmPolicy: 'disabled'}))).to.match(/^DMs: nobody can reach/)
     expect(dmPolicySentence(account({dmPolicy: 'allowlist', allowFrom: ['+15555550123']}))).to.include('only 1 allowlisted sender (+15555550123)')
     expect(dmPolicySentence(account({dmPolicy: 'pairing'}))).to.include('sent a pairing code')
+    expect(dmPolicySentence(account({dmPolicy: 'pairing'}))).to.match(/^DMs: senders you approved with a pairing code can reach the bot;/)
+    expect(dmPolicySentence(account({dmPolicy: 'pairing', allowFrom: ['+15551234567']}))).to.match(
+      /^DMs: 1 allowlisted sender \(\+15551234567\) and senders you approved with a pairing code can reach the bot;/,
+    )
     expect(dmPolicySentence(account({dmPolicy: 'pairing', pairingReply: 'silent'}))).to.include('recorded silently')
     expect(dmPolicySentence(account({dmPolicy: 'open', allowFrom: ['*']}))).to.include('anyone who texts')
     expect(groupPolicySentence(account({groupPolicy: 'disabled'}))).to.include('ignores every group chat')
