@@ -36,7 +36,10 @@ export interface AccountStatusJson {
     state: string
     degraded: boolean
     problems: string[]
+    childPid?: number
     imsgVersion?: string
+    /** When the current imsg child started (ISO). */
+    startedAt?: string
     lastInboundAt?: string
     lastStreamEventAt?: string
     lastSendAt?: string
@@ -68,7 +71,9 @@ function gatewayView(a: AccountHealthView): NonNullable<AccountStatusJson['gatew
     state: a.state,
     degraded: a.degraded,
     problems: a.problems,
+    childPid: a.childPid,
     imsgVersion: a.imsgVersion,
+    startedAt: a.startedAt,
     lastInboundAt: a.lastInboundAt,
     lastStreamEventAt: a.lastStreamEventAt,
     lastSendAt: a.lastSendAt,
@@ -160,9 +165,17 @@ export function renderStatus(s: StatusJson): string[] {
     }
     if (a.gateway) {
       const g = a.gateway
+      const facts = [
+        g.childPid === undefined ? undefined : `imsg pid ${g.childPid}`,
+        g.imsgVersion ? `imsg ${g.imsgVersion}` : undefined,
+        g.startedAt ? `started ${g.startedAt}` : undefined,
+        `${g.restarts} restart${g.restarts === 1 ? '' : 's'}`,
+      ].filter(Boolean)
+      lines.push(`  gateway: ${g.running ? 'running' : g.state} (${facts.join(', ')})`)
       lines.push(
-        `  gateway: ${g.running ? 'running' : g.state}${g.lastInboundAt ? `, last inbound ${g.lastInboundAt}` : ''}${g.lastSendOutcome ? `, last send ${g.lastSendOutcome}` : ''}`,
+        `  last inbound ${g.lastInboundAt ?? 'none yet'}; last send ${g.lastSendAt ? `${g.lastSendAt} (${g.lastSendOutcome ?? 'unknown'})` : 'none yet'}`,
       )
+      if (g.lastError) lines.push(`  last error: ${g.lastError}`)
       for (const p of g.problems) lines.push(`  ! ${p}`)
     }
   }

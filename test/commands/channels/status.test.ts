@@ -333,6 +333,27 @@ describe('channels status (built CLI, imsg simulator as cliPath)', function () {
     }
   })
 
+  it('without --probe shows what the running gateway recorded: child pid, imsg version, start, last inbound and send, restarts', async () => {
+    const {dir, cleanup} = await setup()
+    try {
+      const now = new Date().toISOString()
+      const health = {
+        accountId: 'default', running: true, state: 'running' as const, childPid: 4242, imsgVersion: '0.9.0', startedAt: now,
+        lastInboundAt: now, lastStreamEventAt: now, lastSendAt: now, lastSendOutcome: 'sent' as const, restarts: 2, consecutiveFailures: 0,
+      }
+      await writeGatewayHealth(dir, {schemaVersion: 1, pid: process.pid, startedAt: now, updatedAt: now, accounts: {default: health}})
+      const {exitCode, doc} = await status(dir, [])
+      expect(exitCode).to.equal(0)
+      const g = (doc.accounts[0] as unknown as {gateway: Record<string, unknown>}).gateway
+      expect(g).to.include({running: true, childPid: 4242, imsgVersion: '0.9.0', startedAt: now, lastInboundAt: now, lastSendAt: now, lastSendOutcome: 'sent', restarts: 2})
+      const human = await runCli(['channels', 'status'], {stateDir: dir})
+      expect(human.stdout).to.contain(`gateway: running (imsg pid 4242, imsg 0.9.0, started ${now}, 2 restarts)`)
+      expect(human.stdout).to.contain(`last inbound ${now}; last send ${now} (sent)`)
+    } finally {
+      cleanup()
+    }
+  })
+
   it('shows the running gateway\'s view; a degraded account makes status exit 5 without --probe', async () => {
     const {dir, cleanup} = await setup()
     try {
