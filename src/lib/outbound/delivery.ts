@@ -243,8 +243,12 @@ export class Delivery {
           )
         }
         await this.sleep(wait)
-        if (this.aborted && o.state && req.inboundGuid) {
-          outcome = {status: 'interrupted', chunks: chunks.length, sentChunks: sent, error: 'the gateway stopped while the reply waited for the rate limit'}
+        if (this.aborted) {
+          // Without a journal entry (no inbound guid) nothing resends it: say so instead of looping on a woken wait.
+          outcome =
+            o.state && req.inboundGuid
+              ? {status: 'interrupted', chunks: chunks.length, sentChunks: sent, error: 'the gateway stopped while the reply waited for the rate limit'}
+              : {status: 'failed', chunks: chunks.length, sentChunks: sent, error: 'the gateway stopped while the reply waited for the rate limit; it was not sent'}
           break
         }
         i--

@@ -52,6 +52,29 @@ describe('Delivery', () => {
     expect(records.some((r) => /rate limit of 2\/min reached; reply queued/.test(r.msg))).to.equal(true)
   })
 
+  it('abort() ends a reply with no journal entry (no inbound guid) that waits on the rate limit: not sent, logged, no hang', async () => {
+    const clock = 1_000_000
+    const sent: string[] = []
+    const records: LogRecord[] = []
+    const d = new Delivery({
+      send: async (p) => (sent.push(p.text), {}),
+      log: createLogger({level: 'debug', write: () => {}, onRecord: (r) => records.push(r)}),
+      now: () => clock,
+      perMinute: () => 1,
+      chunking: () => ({limit: 4000, mode: 'length'}),
+    })
+    await d.deliver(req('a'))
+    const waiting = d.deliver(req('b'))
+    await new Promise((r) => setTimeout(r, 10))
+    d.abort()
+    // Before the fix the woken wait looped on resolved promises and starved this timer.
+    const out = await Promise.race([waiting, new Promise<string>((r) => setTimeout(() => r('hung'), 1_000))])
+    expect(out).to.not.equal('hung')
+    expect((out as {status: string}).status).to.equal('failed')
+    expect(sent).to.deep.equal(['a'])
+    expect(records.some((r) => r.level === 'warn' && /reply not sent/.test(r.msg) && /gateway stopped/.test(String(r.fields.error ?? '')))).to.equal(true)
+  })
+
   it('never retries -32001 (outcome unknown) and logs it', async () => {
     let calls = 0
     const {d, records} = setup({
