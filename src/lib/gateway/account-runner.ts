@@ -189,6 +189,9 @@ export class AccountRunner {
   }
 
   private async sleep(ms: number): Promise<void> {
+    // stop() wakes a sleep already running; one that starts after stop() (the supervisor was
+    // still closing the failed child) must not wait out the backoff.
+    if (this.stopping) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.wake = undefined
