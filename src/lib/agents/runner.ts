@@ -211,7 +211,13 @@ export function createAgentRunner(agent: ResolvedAgent | AgentConfig, ctx: Agent
         term = setTimeout(() => {
           timedOut = true
           killGroup(pid, 'SIGTERM')
-          force = setTimeout(() => killGroup(pid, 'SIGKILL'), FORCE_KILL_AFTER_MS)
+          force = setTimeout(() => {
+            killGroup(pid, 'SIGKILL')
+            // A descendant that left the group (setsid, detached) can hold our pipes open for
+            // ever, and execa waits for them: stop reading so the run settles.
+            sub.stdout?.destroy()
+            sub.stderr?.destroy()
+          }, FORCE_KILL_AFTER_MS)
         }, a.timeoutMs)
       }
       const r = await sub

@@ -151,6 +151,28 @@ describe('agent runtimes', () => {
     expect(["gone", "Z"], "the grandchild must be gone (or a zombie awaiting its reaper)").to.include(state)
   })
 
+  it('a timeout settles even when a descendant that left the process group holds stdout open', async function () {
+    this.timeout(20_000)
+    const pidFile = path.join(t.dir, 'escaped')
+    const child = `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));setTimeout(()=>{},60000)`
+    // detached: the grandchild gets its own process group (like setsid), out of reach of the group kill
+    const code = `require("child_process").spawn(process.execPath, ["-e", ${JSON.stringify(child)}], {stdio: "inherit", detached: true}).unref();setInterval(()=>{},1000)`
+    const r = createAgentRunner(nodeAgent(code, {timeoutMs: 300}), ctx)
+    try {
+      const res = await r.run(input)
+      expect(res.text).to.equal(undefined)
+      expect(res.error).to.match(/timed out after 300 ms/)
+    } finally {
+      if (fs.existsSync(pidFile)) {
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL')
+        } catch {
+          // gone
+        }
+      }
+    }
+  })
+
   it('a command that does not read its stdin still works', async () => {
     const r = createAgentRunner(nodeAgent(`console.log("fixed reply")`), ctx)
     expect(await r.run(input)).to.deep.equal({text: 'fixed reply'})
