@@ -76,6 +76,39 @@ export function resolveExecutable(cliPath: string, env: NodeJS.ProcessEnv): {pat
   return sawNotExec ? {path: sawNotExec, problem: 'not_executable'} : {problem: 'not_found'}
 }
 
+/**
+ * Runs a short command (`rpc --help`, `--version`) that must end by `ms`. A plain execa timeout
+ * kills only the direct child, and a wrapper that did not `exec` leaves its child (ssh, imsg)
+ * holding stdout open, so the result would wait for that child. Here the command gets its own
+ * process group and the whole group is killed at the deadline.
+ */
+async function runBounded(file: string, args: string[], ms: number, env: NodeJS.ProcessEnv): Promise<{all?: unknown; stdout?: unknown; exitCode?: number; timedOut: boolean}> {
+  const group = process.platform !== 'win32'
+  const sub = execa(file, args, {reject: false, stdin: 'ignore', env, extendEnv: false, all: true, detached: group})
+  const killGroup = () => {
+    try {
+      if (group && sub.pid !== undefined) process.kill(-sub.pid, 'SIGKILL')
+      else sub.kill('SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  // Detached children are outside execa's cleanup: do not leave one behind if we exit first.
+  process.once('exit', killGroup)
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    killGroup()
+  }, ms)
+  try {
+    const r = await sub
+    return {all: r.all, stdout: r.stdout, exitCode: r.exitCode, timedOut: timedOut || r.timedOut}
+  } finally {
+    clearTimeout(timer)
+    process.removeListener('exit', killGroup)
+  }
+}
+
 /** Kinds of failure that mean "we could not reach imsg at all" (exit 6), not "imsg is unhealthy" (exit 5). */
 const UNREACHABLE_CODES = new Set(['imsg_not_found', 'imsg_not_executable', 'imsg_timeout', 'imsg_unreachable'])
 
@@ -129,15 +162,7 @@ export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, 
 
   // rpc supported, judged by the help text (a binary without rpc prints root help with exit 0)
   const t0 = now()
-  const help = await execa(exe.path!, ['rpc', '--help'], {
-    reject: false,
-    timeout: remaining(),
-    forceKillAfterDelay: 200,
-    stdin: 'ignore',
-    env: ctx.env,
-    extendEnv: false,
-    all: true,
-  })
+  const help = await runBounded(exe.path!, ['rpc', '--help'], remaining(), ctx.env)
   const helpText = String(help.all ?? '')
   const helpMs = now() - t0
   if (help.timedOut) {
@@ -267,7 +292,7 @@ export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, 
     result.methods = status.methods
     if (status.capabilities) result.capabilities = status.capabilities
   } else if ((worst as ProbeStatus) !== 'unreachable') {
-    const v = await execa(exe.path!, ['--version'], {reject: false, timeout: Math.min(remaining(), 3000), forceKillAfterDelay: 200, stdin: 'ignore', env: ctx.env, extendEnv: false})
+    const v = await runBounded(exe.path!, ['--version'], Math.min(remaining(), 3000), ctx.env)
     if (!v.timedOut) result.version = parseVersion(String(v.stdout ?? ''))
   }
   if (result.version && !result.protocol) result.protocol = isStrictVersion(result.version) ? 'strict' : 'lenient'

@@ -57,6 +57,22 @@ describe('probeAccount', function () {
     expect(c.fix).to.include('BatchMode=yes').and.include('known_hosts')
   })
 
+  it('a wrapper that does not exec (its child keeps the pipes open) and hangs: unreachable at the timeout, child killed', async () => {
+    const pidFile = path.join(dir, 'grandchild.pid')
+    // The shell waits on `sleep`, which inherits stdout: killing only the shell would leave the pipe open.
+    const cli = script('imsg-wrap', `#!/bin/sh\nsleep 30 &\necho $! > ${pidFile}\nwait\n`)
+    const t0 = Date.now()
+    const r = await probeAccount(account({cliPath: cli}), ctx(), {timeoutMs: 1000})
+    expect(Date.now() - t0, 'returns near its timeout, not when the grandchild exits').to.be.below(10_000)
+    expect(r.status).to.equal('unreachable')
+    expect(r.checks.find((x) => x.status === 'fail')).to.deep.include({id: 'rpc_supported', code: 'imsg_timeout'})
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'))
+    // gone, or a zombie waiting for init to reap it
+    const alive = () => fs.existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((res) => setTimeout(res, 100))
+    expect(alive(), 'the wrapper\'s child was left running').to.equal(false)
+  })
+
   it('a cliPath that is not executable', async () => {
     const cli = path.join(dir, 'imsg')
     fs.writeFileSync(cli, '#!/bin/sh\n', {mode: 0o644})
