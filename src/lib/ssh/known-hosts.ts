@@ -46,9 +46,13 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
   return out
 }
 
-/** How OpenSSH names a host in known_hosts: `host` on port 22, `[host]:port` otherwise. */
+/**
+ * How OpenSSH names a host in known_hosts: `host` on port 22, `[host]:port` otherwise. ssh
+ * lower-cases the name before matching or hashing, so a hashed entry for "Mac-Mini.local"
+ * must hash "mac-mini.local" or ssh never finds it.
+ */
 export function knownHostName(host: string, port?: number): string {
-  const h = validateHost(host)
+  const h = validateHost(host).toLowerCase()
   const p = validatePort(port) ?? 22
   return p === 22 ? h : `[${h}]:${p}`
 }

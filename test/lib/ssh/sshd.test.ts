@@ -85,6 +85,22 @@ describe('ssh through a real sshd on loopback', function () {
     }
   })
 
+  it('a mixed-case host name is recorded and looked up lower-case, as OpenSSH does (hashed entries too)', async () => {
+    const key = await fetchHostKey('127.0.0.1', s.port)
+    for (const hashed of [true, false]) {
+      const kh = path.join(s.dir, `kh-case-${hashed}`)
+      expect((await appendKnownHost(kh, 'LocalHost', s.port, key, {hashed})).added).to.equal(true)
+      // the system ssh (which lower-cases the name before hashing) accepts what we wrote
+      await verifyBatchLogin(s.user, 'LocalHost', s.port, {identityFile: s.identityFile, knownHostsFile: kh})
+      expect(await lookupHostKey(kh, 'LOCALHOST', s.port, key)).to.equal('match')
+    }
+    // an entry ssh itself hashed (lower-case name) is found when asked with capitals
+    const kh = path.join(s.dir, 'kh-case-ssh')
+    fs.writeFileSync(kh, `[localhost]:${s.port} ${s.hostPublicKey}\n`)
+    await execa('ssh-keygen', ['-H', '-f', kh])
+    expect(await lookupHostKey(kh, 'LocalHost', s.port, key)).to.equal('match')
+  })
+
   it('a different known key is a mismatch and appendKnownHost refuses to overwrite it', async () => {
     const key = await fetchHostKey('127.0.0.1', s.port)
     const other = path.join(s.dir, 'other_key')
