@@ -14,6 +14,7 @@ const MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 /** SIGTERM at timeoutMs, SIGKILL this long after if it is still there. */
 const FORCE_KILL_AFTER_MS = 2000
 const STDERR_TAIL_CHARS = 1500
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * Agents run in their own process group so a timeout kills what they spawned too (a wrapper
@@ -208,6 +209,7 @@ export function createAgentRunner(agent: ResolvedAgent | AgentConfig, ctx: Agent
       let force: NodeJS.Timeout | undefined
       if (pid !== undefined) {
         trackGroup(pid)
+        // capped: setTimeout fires at once for delays beyond 2^31-1 ms (about 24.8 days)
         term = setTimeout(() => {
           timedOut = true
           killGroup(pid, 'SIGTERM')
@@ -218,7 +220,7 @@ export function createAgentRunner(agent: ResolvedAgent | AgentConfig, ctx: Agent
             sub.stdout?.destroy()
             sub.stderr?.destroy()
           }, FORCE_KILL_AFTER_MS)
-        }, a.timeoutMs)
+        }, Math.min(a.timeoutMs, MAX_TIMER_MS))
       }
       const r = await sub
       clearTimeout(term)

@@ -173,6 +173,11 @@ describe('agent runtimes', () => {
     }
   })
 
+  it('a timeoutMs beyond what a timer can hold (about 24.8 days) does not kill the agent at once', async () => {
+    const r = createAgentRunner(nodeAgent(`setTimeout(()=>console.log("slow answer"),200)`, {timeoutMs: 3_000_000_000}), ctx)
+    expect(await r.run(input)).to.deep.equal({text: 'slow answer'})
+  })
+
   it('a command that does not read its stdin still works', async () => {
     const r = createAgentRunner(nodeAgent(`console.log("fixed reply")`), ctx)
     expect(await r.run(input)).to.deep.equal({text: 'fixed reply'})
