@@ -205,6 +205,27 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     expect(await h.stop()).to.equal(0)
   })
 
+  it('an account added by a config reload that cannot start is logged with its fix; the gateway keeps running and stops cleanly', async () => {
+    const db2 = path.join(h.dir, 'chat2.db')
+    await execa(IMSG_SIM, ['init', '--db', db2])
+    const agents = {agents: {list: [{id: 'main', runtime: 'echo'}]}}
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], accounts: {home: {}}}, agents)
+    h.start()
+    await h.ready()
+    const workState = path.join(h.dir, 'gateway', 'accounts', 'work', 'state.json')
+    fs.mkdirSync(path.dirname(workState), {recursive: true})
+    fs.writeFileSync(workState, '{torn', {mode: 0o600})
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], accounts: {home: {}, work: {dbPath: db2}}}, agents)
+    const line = await h.waitForLog(/account work.*not started/)
+    expect(line.level).to.equal('error')
+    expect(line.msg).to.contain('state.json is unreadable')
+    expect(String(line.fix)).to.contain('mv ')
+    await h.inject('+15550009000', 'still answered')
+    await h.waitForSent(1)
+    expect(await h.stop()).to.equal(0)
+    expect(h.findLog(/gateway stopped/)).to.not.equal(undefined)
+  })
+
   it('refuses a second gateway on the same state dir (exit 1, names the running pid)', async () => {
     h.writeConfig({}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
     h.start()

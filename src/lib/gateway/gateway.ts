@@ -146,7 +146,9 @@ export class Gateway {
     for (const a of accounts) await this.startRunner(a, runAgent, chatCommand)
     if (this.o.watchConfig !== false) {
       this.watcher = new ConfigWatcher(ctx.configPath, () => {
-        this.reloading = this.reloading.then(() => this.reload(runAgent, chatCommand)).catch(() => {})
+        this.reloading = this.reloading
+          .then(() => this.reload(runAgent, chatCommand))
+          .catch((error) => this.log.error(`config change not fully applied: ${errorMessage(error)}`))
       })
       this.watcher.start()
     }
@@ -208,7 +210,15 @@ export class Gateway {
     for (const [id, a] of next) {
       if (!this.runners.has(id)) {
         this.log.info(`account ${id} added in the config; starting it`)
-        await this.startRunner(a, runAgent, chatCommand)
+        try {
+          await this.startRunner(a, runAgent, chatCommand)
+        } catch (error) {
+          // Its messages are not answered: say why, and keep a half-started runner out of stop().
+          this.runners.delete(id)
+          this.health.remove(id)
+          const fix = (error as {fix?: string}).fix
+          this.log.error(`account ${id} not started: ${errorMessage(error)}; its messages are not answered until it starts (fix it, then restart the gateway)`, {fix})
+        }
       }
     }
     this.log.info('config change applied', {file: ctx.configPath})
