@@ -186,6 +186,8 @@ export class Delivery {
   /** Resends the unconfirmed chunks of a journaled send (crash recovery). */
   resume(req: ReplyRequest, chunks: string[], from: number): Promise<DeliveryOutcome> {
     const key = Delivery.chatKey(req)
+    // Active while it waits behind this chat's queue too: a restart in that time must not resume it twice.
+    if (req.inboundGuid) this.active.add(req.inboundGuid)
     this.inFlight++
     const prev = this.tails.get(key) ?? Promise.resolve()
     const run = prev.then(() => this.sendChunks(req, key, chunks, from, false))

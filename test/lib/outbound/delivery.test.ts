@@ -75,6 +75,31 @@ describe('Delivery', () => {
     expect(records.some((r) => r.level === 'warn' && /reply not sent/.test(r.msg) && /gateway stopped/.test(String(r.fields.error ?? '')))).to.equal(true)
   })
 
+  it('a journaled reply resumed behind a queued reply counts as active at once, so a second restart does not resume it again', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const sent: string[] = []
+    const d = new Delivery({
+      send: async (p) => {
+        if (p.text === 'first') await gate
+        sent.push(p.text)
+        return {}
+      },
+      log: createLogger({level: 'debug', write: () => {}}),
+      now: () => 1_000_000,
+      perMinute: () => 100,
+      chunking: () => ({limit: 4000, mode: 'length'}),
+    })
+    const first = d.deliver(req('first'))
+    const resumed = d.resume({...req(''), inboundGuid: 'G-1'}, ['one', 'two'], 1)
+    // reconcilePending skips journaled sends in `active`: one waiting its turn must be there too.
+    expect(d.active.has('G-1')).to.equal(true)
+    release()
+    await Promise.all([first, resumed])
+    expect(sent).to.deep.equal(['first', 'two'])
+    expect(d.active.has('G-1')).to.equal(false)
+  })
+
   it('never retries -32001 (outcome unknown) and logs it', async () => {
     let calls = 0
     const {d, records} = setup({
