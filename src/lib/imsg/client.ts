@@ -214,7 +214,17 @@ export class ImsgClient {
       }
     })
     // reject:false: the promise resolves with the result; it is only awaited to avoid an unhandled rejection.
-    void Promise.resolve(this.child).catch(() => {})
+    // It is also the only signal when execa refuses to spawn (e.g. a NUL in cliPath): no 'error' or
+    // 'exit' event comes then, and without this requests would wait for their timeout and close() forever.
+    void Promise.resolve(this.child).then(
+      (r) => {
+        if (this.child.pid === undefined) {
+          const code = (r as {code?: unknown}).code
+          this.finish({code: null, signal: null, spawnError: typeof code === 'string' ? code : 'spawn failed'})
+        }
+      },
+      () => {},
+    )
     live.add(this)
     installExitHook()
   }

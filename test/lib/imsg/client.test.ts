@@ -210,6 +210,15 @@ describe('ImsgClient', () => {
     expect((await c.exited).spawnError).to.equal('ENOENT')
   })
 
+  it('a spawn that execa refuses before starting (no error event) fails requests at once and close() settles', async () => {
+    const c = ImsgClient.spawn({cliPath: 'im\0sg', requestTimeoutMs: 60_000, closeGraceMs: 100, log: createLogger({write: () => {}})})
+    const err = (await rejection(c.chatsList())) as ImsgSpawnError
+    expect(err).to.be.instanceOf(ImsgSpawnError)
+    expect(err.message).to.include('ERR_INVALID_ARG_VALUE')
+    const info = await Promise.race([c.close(), new Promise((res) => setTimeout(() => res('close() hung'), 3000))])
+    expect(info).to.deep.include({spawnError: 'ERR_INVALID_ARG_VALUE'})
+  })
+
   it('attributes an id:null error to the single request in flight', async () => {
     const {c} = track(client({FAKE_ID_NULL_ERROR: '1'}))
     const err = (await rejection(c.chatsList())) as ImsgError
