@@ -1,4 +1,6 @@
+import {isDeepStrictEqual} from 'node:util'
 import {JsonObjectNode, type JsonPropertyNode} from '@croct/json5-parser'
+import JSON5 from 'json5'
 import {RemoteclawError} from '../errors.js'
 import {editConfig, type ConfigCtx, type UpdateResult} from './store.js'
 
@@ -70,9 +72,10 @@ export function migrateText(before: string, root: JsonObjectNode, file: string):
     const unit = indentUnit(span, lineIndent(before, start))
     const inner = indent + unit
     const moved = span.split('\n').join(`\n${unit}`)
-    const inserted = channelsValue.properties.length > 0 ? `\n${inner}${moved},` : `\n${inner}${moved},\n${indent}`
-    const emptyBody = channelsValue.properties.length === 0
     const closeIdx = channelsValue.location.end.index - 1
+    // an empty body holding only comments keeps them: insert before them instead of replacing it
+    const emptyBody = channelsValue.properties.length === 0 && !/\/[/*]/.test(before.slice(open + 1, closeIdx))
+    const inserted = emptyBody ? `\n${inner}${moved},\n${indent}` : `\n${inner}${moved},`
     let text = before
     // drop the legacy property, a following comma, and its whole line when it stood alone
     const lineStart = text.lastIndexOf('\n', start - 1) + 1
@@ -106,6 +109,16 @@ export async function migrateConfig(ctx: ConfigCtx, opts: {dryRun?: boolean} = {
     (root, before) => {
       const text = migrateText(before, root, ctx.configPath)
       if (text === undefined) return before
+      // Re-indenting is a text edit: make sure it moved the block and changed no value (a
+      // multi-line string continued with a backslash would otherwise gain the new indentation).
+      const {imessage, ...rest} = JSON5.parse(before) as Record<string, unknown>
+      const channels = (rest.channels ?? {}) as Record<string, unknown>
+      if (!isDeepStrictEqual(JSON5.parse(text), {...rest, channels: {...channels, imessage}})) {
+        throw new RemoteclawError(`could not move "imessage" under channels in ${ctx.configPath} without changing a value; nothing was written`, {
+          code: 'lossless_edit_failed',
+          fix: 'Move the imessage block under channels by hand (channels: { imessage: {...} }), then check it: remoteclaw config validate',
+        })
+      }
       migrated = true
       return text
     },

@@ -290,6 +290,31 @@ describe('config store (lossless, validated, atomic writes)', () => {
     expect((await migrateConfig(ctx)).migrated).to.equal(false)
   })
 
+  it('migrate keeps a comment inside an otherwise empty channels object', async () => {
+    write('{\n  channels: {\n    // more channels later\n  },\n  imessage: {\n    cliPath: "imsg",\n  },\n}\n')
+    const r = await migrateConfig(ctx)
+    expect(r.migrated).to.equal(true)
+    expect(read()).to.contain('// more channels later')
+    expect((await loadConfig(ctx)).config.channels!.imessage).to.deep.equal({cliPath: 'imsg'})
+  })
+
+  it('migrate never changes a value: a multi-line string (backslash line continuation) is not re-indented into', async () => {
+    const text = '{\n  imessage: {\n    responsePrefix: "a\\\n  b",\n  },\n}\n'
+    write(text)
+    const before = (await loadConfig(ctx)).config.imessage!.responsePrefix
+    let moved: unknown
+    try {
+      await migrateConfig(ctx)
+      moved = (await loadConfig(ctx)).config.channels!.imessage!.responsePrefix
+    } catch (error) {
+      // refusing (file untouched) is acceptable; a changed value is not
+      expect((error as RemoteclawError).code).to.equal('lossless_edit_failed')
+      expect(read()).to.equal(text)
+      return
+    }
+    expect(moved).to.equal(before)
+  })
+
   it('migrate refuses when both imessage and channels.imessage exist', async () => {
     const both = '{\n  imessage: {enabled: true},\n  channels: {imessage: {enabled: false}},\n}\n'
     write(both)
