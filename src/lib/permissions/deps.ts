@@ -4,8 +4,7 @@ import {RemoteclawError} from '../errors.js'
 import {createLogger} from '../log.js'
 import {probeAccount} from '../imsg/probe.js'
 import {sshConfigFor} from '../ssh/config.js'
-import {fetchHostKey} from '../ssh/hostkey.js'
-import {knownHostName, lookupHostKeyDetailed} from '../ssh/known-hosts.js'
+import {fetchAndLookupHostKey, knownHostName} from '../ssh/known-hosts.js'
 import {parseRemoteHost} from '../ssh/validate.js'
 import type {DoctorDeps, HostKeySummary, ProbeSummary} from './doctor.js'
 
@@ -54,21 +53,19 @@ export async function hostKeyState(ctx: Context, remoteHost: string, opts: {sshC
     return {state: 'unknown', message: (error as Error).message, fix: (error as RemoteclawError).fix}
   }
   let key
+  let r
   try {
-    key = await fetchHostKey(host, port, {timeoutMs: 10_000})
+    ;({key, found: r} = await fetchAndLookupHostKey(files, host, port, {host, port, timeoutMs: 10_000}))
   } catch (error) {
     return {state: 'unreachable', message: (error as Error).message, fix: (error as RemoteclawError).fix}
   }
-  for (const file of files) {
-    const r = await lookupHostKeyDetailed(file, host, port, key)
-    if (r.status === 'match') return {state: 'trusted', fingerprint: key.fingerprint, message: `reachable; host key ${key.fingerprint} trusted (${file}:${r.line})`}
-    if (r.status === 'mismatch' || r.status === 'revoked') {
-      return {
-        state: 'mismatch',
-        fingerprint: key.fingerprint,
-        message: `host key CHANGED: ${knownHostName(host, port)} offers ${key.fingerprint}, ${file}:${r.line} has ${r.knownFingerprint ?? 'a revoked key'}`,
-        fix: 'Check the fingerprint on the Mac itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before changing known_hosts.',
-      }
+  if (r.status === 'match') return {state: 'trusted', fingerprint: key.fingerprint, message: `reachable; host key ${key.fingerprint} trusted (${r.file}:${r.line})`}
+  if (r.status === 'mismatch' || r.status === 'revoked') {
+    return {
+      state: 'mismatch',
+      fingerprint: key.fingerprint,
+      message: `host key CHANGED: ${knownHostName(host, port)} offers ${key.fingerprint}, ${r.file}:${r.line} has ${r.knownFingerprint ?? 'a revoked key'}`,
+      fix: 'Check the fingerprint on the Mac itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before changing known_hosts.',
     }
   }
   return {

@@ -5,8 +5,8 @@ import {resolveAccount, resolveAccounts} from '../config/accounts.js'
 import {DEFAULT_ACCOUNT_ID} from '../config/schema.js'
 import {ExitCode, RemoteclawError, UsageError} from '../errors.js'
 import {diagnoseAccount, type DoctorDeps, type DoctorReport} from '../permissions/doctor.js'
-import {fetchHostKey, type HostKey} from '../ssh/hostkey.js'
-import {appendKnownHost, knownHostName, lookupHostKeyDetailed, hostKeyMismatchError} from '../ssh/known-hosts.js'
+import type {HostKey} from '../ssh/hostkey.js'
+import {appendKnownHost, fetchAndLookupHostKey, knownHostName, hostKeyMismatchError} from '../ssh/known-hosts.js'
 import {validateHost, validatePort, validateRemotePath, validateUser} from '../ssh/validate.js'
 import {renderWrapper, writeWrapper} from '../ssh/wrapper.js'
 import {applyConfigEdits, type ConfigEdit} from './config-edit.js'
@@ -263,7 +263,8 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
     keyPort = ssh.port ?? ssh.resolved?.port
     const connectHost = ssh.resolved?.isAlias ? ssh.resolved.hostname : ssh.host
     io.note(`Reading the SSH host key of ${knownHostName(connectHost, keyPort)} ...`)
-    hostKey = await fetchHostKey(connectHost, keyPort ?? 22, {timeoutMs: deps.timeoutMs})
+    const fetched = await fetchAndLookupHostKey([ssh.knownHosts], keyHost, keyPort, {host: connectHost, port: keyPort ?? 22, timeoutMs: deps.timeoutMs})
+    hostKey = fetched.key
     if (flags.trustHostKey !== undefined && flags.trustHostKey.trim() !== hostKey.fingerprint) {
       throw new RemoteclawError(`the host offered ${hostKey.fingerprint}, not the --trust-host-key ${flags.trustHostKey}; nothing was changed`, {
         code: 'host_key_mismatch',
@@ -271,7 +272,7 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
         details: {offered: hostKey.fingerprint, expected: flags.trustHostKey},
       })
     }
-    const found = await lookupHostKeyDetailed(ssh.knownHosts, keyHost, keyPort, hostKey)
+    const found = fetched.found
     if (found.status === 'mismatch' || found.status === 'revoked') {
       io.note(`WARNING: the host key of ${knownHostName(keyHost, keyPort)} differs from the one in ${found.file}:${found.line ?? '?'} (known ${found.knownFingerprint ?? '?'}, offered ${hostKey.fingerprint}). Possible man-in-the-middle; nothing was changed.`)
       throw hostKeyMismatchError(keyHost, keyPort, hostKey.fingerprint, found, found.status === 'revoked')

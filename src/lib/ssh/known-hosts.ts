@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import {RemoteclawError} from '../errors.js'
 import {ensureDir700, readIfExists, withFileLock} from '../util/files.js'
-import {fingerprintOf, type HostKey} from './hostkey.js'
+import {fetchHostKey, fingerprintOf, type HostKey} from './hostkey.js'
 import {validateHost, validatePort} from './validate.js'
 
 export interface KnownHostEntry {
@@ -87,6 +87,8 @@ export interface HostKeyLookup {
   line?: number
   /** fingerprint of the known (conflicting) key on mismatch */
   knownFingerprint?: string
+  /** on unknown: entries for this host with OTHER key types (OpenSSH would ask for those types) */
+  otherTypes?: Array<{keyType: string; line: number; fingerprint: string}>
 }
 
 /**
@@ -105,7 +107,53 @@ export async function lookupHostKeyDetailed(file: string, host: string, port: nu
   if (same) return {status: 'match', file, line: same.line}
   const conflict = plain.find((e) => e.keyType === key.keyType)
   if (conflict) return {status: 'mismatch', file, line: conflict.line, knownFingerprint: fingerprintOf(conflict.keyBase64)}
-  return {status: 'unknown', file}
+  const otherTypes = plain.map((e) => ({keyType: e.keyType, line: e.line, fingerprint: fingerprintOf(e.keyBase64)}))
+  return otherTypes.length > 0 ? {status: 'unknown', file, otherTypes} : {status: 'unknown', file}
+}
+
+/** ssh2 host key algorithms that make a server offer keys of these known_hosts key types. */
+export function hostKeyAlgorithmsFor(keyTypes: string[]): string[] {
+  const supported = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'])
+  const out = new Set<string>()
+  for (const t of keyTypes) {
+    if (t === 'ssh-rsa') for (const a of ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']) out.add(a)
+    else if (supported.has(t)) out.add(t)
+  }
+  return [...out]
+}
+
+/**
+ * Reads the host key (ssh2) and looks it up in `files` in order, like OpenSSH: ssh prefers
+ * key types it already knows for a host, so when a file knows the host only under other types
+ * (an ecdsa entry from an older ssh, while ssh2 asks for ed25519 first) the host is asked again
+ * for those types and that key decides. A host that no longer offers any known type is a
+ * mismatch (ssh refuses it too), never "unknown", so a caller cannot trust a new key past it.
+ * Never writes.
+ */
+export async function fetchAndLookupHostKey(
+  files: string[],
+  host: string,
+  port: number | undefined,
+  connect: {host: string; port: number; timeoutMs?: number},
+): Promise<{key: HostKey; found: HostKeyLookup}> {
+  const key = await fetchHostKey(connect.host, connect.port, {timeoutMs: connect.timeoutMs})
+  let other: HostKeyLookup | undefined
+  for (const file of files) {
+    const found = await lookupHostKeyDetailed(file, host, port, key)
+    if (found.status !== 'unknown') return {key, found}
+    other ??= found.otherTypes ? found : undefined
+  }
+  if (!other?.otherTypes) return {key, found: {status: 'unknown', file: files[0] ?? ''}}
+  const algorithms = hostKeyAlgorithmsFor(other.otherTypes.map((o) => o.keyType))
+  const known = await (algorithms.length > 0 ? fetchHostKey(connect.host, connect.port, {timeoutMs: connect.timeoutMs, hostKeyAlgorithms: algorithms}).catch(() => undefined) : undefined)
+  if (known) {
+    for (const file of files) {
+      const found = await lookupHostKeyDetailed(file, host, port, known)
+      if (found.status !== 'unknown') return {key: known, found}
+    }
+  }
+  const first = other.otherTypes[0]!
+  return {key, found: {status: 'mismatch', file: other.file, line: first.line, knownFingerprint: first.fingerprint}}
 }
 
 export async function lookupHostKey(file: string, host: string, port: number | undefined, key: Pick<HostKey, 'keyType' | 'keyBase64'>): Promise<HostKeyStatus> {

@@ -199,6 +199,19 @@ describe('setup imessage wizard', function () {
     expect(fs.existsSync(ctx.configPath)).to.equal(false)
   })
 
+  it('a host known under another key type that it no longer offers stops too, even with --yes (never adds a second key)', async () => {
+    const other = path.join(tmp.dir, `other-ecdsa-${Date.now()}`)
+    await execa('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', other])
+    const before = `[127.0.0.1]:${sshd.port} ${fs.readFileSync(other + '.pub', 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}\n`
+    fs.writeFileSync(knownHosts, before)
+    const {ctx, out, promise} = await setup({...sshFlags(), deployment: 'remote', sshUser: sshd.user, remoteImsgPath: remoteImsg, yes: true})
+    const err = await rejectionOf(promise)
+    expect(err.code).to.equal('host_key_mismatch')
+    expect(out.join('\n')).to.include('WARNING')
+    expect(fs.readFileSync(knownHosts, 'utf8')).to.equal(before)
+    expect(fs.existsSync(ctx.configPath)).to.equal(false)
+  })
+
   it('--trust-host-key must match the offered fingerprint', async () => {
     const wrong = 'SHA256:' + 'A'.repeat(43)
     const {ctx, promise} = await setup({...sshFlags(), deployment: 'remote', sshUser: sshd.user, remoteImsgPath: remoteImsg, trustHostKey: wrong, yes: true})
