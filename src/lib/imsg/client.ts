@@ -72,6 +72,7 @@ interface Pending {
 
 const DEFAULT_TIMEOUT_MS = 10_000
 const EARLY_BUFFER_LIMIT = 10_000
+const MAX_TIMER_MS = 2_147_483_647
 
 /** Children to kill if this process exits without closing them (no orphaned imsg). */
 const live = new Set<ImsgClient>()
@@ -267,6 +268,7 @@ export class ImsgClient {
     const id = this.nextId++
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs
     return new Promise<T>((resolve, reject) => {
+      // Capped: Node fires a delay over 2^31-1 ms after 1 ms, so a huge rpcTimeoutMs would time out at once.
       const timer = setTimeout(() => {
         if (!this.pending.delete(id)) return
         reject(
@@ -280,7 +282,7 @@ export class ImsgClient {
             kind: this.kind,
           }),
         )
-      }, timeoutMs)
+      }, Math.min(timeoutMs, MAX_TIMER_MS))
       this.pending.set(id, {method, resolve: resolve as (v: unknown) => void, reject, timer, onResult})
       this.stdin.write(JSON.stringify({jsonrpc: '2.0', id, method, params: compact(params)}) + '\n')
     })

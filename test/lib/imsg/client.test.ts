@@ -123,6 +123,12 @@ describe('ImsgClient', () => {
     expect(e.retrySafe).to.equal(true)
   })
 
+  it('a timeout above the timer maximum (~24.8 days) waits instead of firing at once', async () => {
+    const {c} = track(client({}, {requestTimeoutMs: 3_000_000_000}))
+    const r = await c.chatsList({limit: 1})
+    expect(r.chats).to.be.an('array')
+  })
+
   it('marks a timed-out send as not retry-safe', async () => {
     const {c} = track(client({FAKE_HANG: '1'}))
     const err = (await rejection(c.send({to: '+15551234567', text: 'hi'}, {timeoutMs: 100}))) as ImsgTimeoutError
