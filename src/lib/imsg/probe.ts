@@ -99,7 +99,7 @@ async function runBounded(file: string, args: string[], ms: number, env: NodeJS.
   const timer = setTimeout(() => {
     timedOut = true
     killGroup()
-  }, ms)
+  }, Math.min(ms, 2_147_483_647)) // Node fires a longer delay after 1 ms
   try {
     const r = await sub
     return {all: r.all, stdout: r.stdout, exitCode: r.exitCode, timedOut: timedOut || r.timedOut}

@@ -73,6 +73,12 @@ describe('probeAccount', function () {
     expect(alive(), 'the wrapper\'s child was left running').to.equal(false)
   })
 
+  it('a --timeout above the timer maximum (~24.8 days) does not time out at once', async () => {
+    const r = await probeAccount(account({cliPath: FAKE}), ctx(), {timeoutMs: 3_000_000_000})
+    expect(r.checks.filter((x) => x.status === 'fail')).to.deep.equal([])
+    expect(r.status).to.equal('healthy')
+  })
+
   it('a cliPath that is not executable', async () => {
     const cli = path.join(dir, 'imsg')
     fs.writeFileSync(cli, '#!/bin/sh\n', {mode: 0o644})
