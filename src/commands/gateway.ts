@@ -46,6 +46,9 @@ ${EXIT_CODES_HELP}`
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
+    // State is saved and children closed. An agent turn still running past drainTimeoutMs (it is
+    // re-answered after the next start) would keep the process alive: exit, and the exit hooks kill it.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref()
   }
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {execa} from 'execa'
 import {IMSG_SIM, REPO_ROOT} from '../helpers/cli.js'
-import {GatewayHarness} from '../lib/gateway/harness.js'
+import {GatewayHarness, TEST_TIMINGS} from '../lib/gateway/harness.js'
 
 const ECHO_AGENT = path.join(REPO_ROOT, 'examples', 'agents', 'echo-agent.mjs')
 
@@ -174,6 +174,29 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     const code = await h.stop('SIGTERM')
     expect(code).to.equal(0)
     expect((await h.sent()).map((x) => x.text)).to.deep.equal(['You said: a slow question'])
+  })
+
+  it('SIGTERM with an agent turn that outlasts drainTimeoutMs: logged, the process exits 0 and the agent is killed', async () => {
+    const agent = path.join(h.dir, 'slow-agent.mjs')
+    const pidFile = path.join(h.dir, 'agent.pid')
+    fs.writeFileSync(agent, `import fs from 'node:fs'\nfs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid))\nsetTimeout(() => process.stdout.write('late'), 20000)\n`)
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'command', command: [process.execPath, agent], timeoutMs: 30_000}]}})
+    h.start({REMOTECLAW_GATEWAY_TIMINGS: JSON.stringify({...TEST_TIMINGS, drainTimeoutMs: 300})})
+    await h.ready()
+    await h.inject('+15550007000', 'a question the agent is slow to answer')
+    const agentPid = Number(await h.waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8'), 'the agent running'))
+    // Before the fix the gateway logged "gateway stopped" and then waited for the agent; the harness SIGKILLs after 5 s.
+    expect(await h.stop('SIGTERM')).to.equal(0)
+    expect(h.findLog(/stopping with 1 agent turn\(s\) unfinished/)).to.not.equal(undefined)
+    const alive = () => {
+      try {
+        process.kill(agentPid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    await h.waitFor(() => !alive(), 'the agent killed', 3_000)
   })
 
   it('runs one supervised child per account, each with its own cursor; --account selects', async () => {
