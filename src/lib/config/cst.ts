@@ -9,7 +9,7 @@ import {
   JsonTokenType,
   type JsonValueNode,
 } from '@croct/json5-parser'
-import {UsageError} from '../errors.js'
+import {ExitCode, RemoteclawError, UsageError} from '../errors.js'
 import {asIndex, formatPath, type PathSegment} from './paths.js'
 
 /**
@@ -165,6 +165,22 @@ function describeNode(node: JsonValueNode): string {
  * Sets a value, creating missing objects (or arrays, when the next segment is [N]) on the way.
  * An array index equal to the length appends; beyond it is an error.
  */
+/**
+ * A key written twice in one object: JSON5 (and remoteclaw) read the last one, while the CST
+ * edits the first, so a set or unset would report success and change nothing. Refuse instead.
+ */
+function assertUniqueKey(obj: JsonObjectNode, key: string, segs: readonly PathSegment[], d: number): void {
+  const props = obj.properties.filter((p) => String(p.key.toJSON()) === key)
+  if (props.length < 2) return
+  const keyPath = formatPath(segs.slice(0, d + 1))
+  const lines = props.map((p) => p.key.location.start.line)
+  throw new RemoteclawError(`${keyPath} is written ${props.length} times (lines ${lines.slice(0, -1).join(', ')} and ${lines.at(-1)}); only the last one counts`, {
+    code: 'config_invalid',
+    exitCode: ExitCode.CONFIG_INVALID,
+    fix: `Delete the ones you do not want from the file (remoteclaw config validate checks it), then retry.`,
+  })
+}
+
 export function cstSet(root: JsonObjectNode, segs: readonly PathSegment[], value: unknown): void {
   if (segs.length === 0) throw new UsageError('cannot set the whole config', {fix: 'Name a key path, e.g. channels.imessage.enabled'})
   const unquoted = prefersUnquotedKeys(root)
@@ -176,6 +192,7 @@ export function cstSet(root: JsonObjectNode, segs: readonly PathSegment[], value
     const fresh = (): unknown => (last ? value : typeof nextSeg === 'number' ? [] : {})
     if (cur instanceof JsonObjectNode) {
       const key = String(s)
+      assertUniqueKey(cur, key, segs, d)
       if (last || !cur.has(key)) put(cur, key, fresh(), unquoted)
       if (last) return
       cur = cur.get(key)
@@ -262,6 +279,11 @@ function fill(node: JsonObjectNode | JsonArrayNode, value: unknown, unquoted: bo
 /** Removes a key or array element; false when it did not exist. */
 export function cstUnset(root: JsonObjectNode, segs: readonly PathSegment[]): boolean {
   if (segs.length === 0) throw new UsageError('cannot unset the whole config', {fix: 'Name a key path, e.g. channels.imessage.dmPolicy'})
+  let node: JsonValueNode | undefined = root
+  for (let d = 0; d < segs.length && node; d++) {
+    if (node instanceof JsonObjectNode) assertUniqueKey(node, String(segs[d]), segs, d)
+    node = childOf(node, segs[d]!)
+  }
   const parent = cstGet(root, segs.slice(0, -1))
   const s = segs.at(-1)!
   if (parent instanceof JsonObjectNode) {

@@ -170,6 +170,20 @@ describe('config store (lossless, validated, atomic writes)', () => {
     expect((await loadConfig(ctx)).config).to.deep.equal({channels: {imessage: {}}})
   })
 
+  it('a key written twice in one object is refused for set and unset (JSON5 reads the last one; editing the first would do nothing)', async () => {
+    const dup = '{\n  channels: {imessage: {\n    dmPolicy: "open",\n    dmPolicy: "pairing",\n  }},\n}\n'
+    write(dup)
+    for (const op of [() => setConfigValue(ctx, 'channels.imessage.dmPolicy', 'allowlist'), () => unsetConfigValue(ctx, 'channels.imessage.dmPolicy')]) {
+      const e = await rejection(op())
+      expect(e.exitCode).to.equal(7)
+      expect(e.message).to.contain('channels.imessage.dmPolicy').and.contain('lines 3 and 4')
+      expect(read()).to.equal(dup)
+    }
+    // other keys of that object can still be edited
+    await setConfigValue(ctx, 'channels.imessage.region', 'GB')
+    expect((await loadConfig(ctx)).config.channels!.imessage!.region).to.equal('GB')
+  })
+
   it('writes 0600 over a 0644 file and keeps one 0600 backup of the previous content', async () => {
     write(COMMENTED, 0o644)
     await setConfigValue(ctx, 'channels.imessage.enabled', 'false')
