@@ -41,13 +41,17 @@ export async function rpcProbe(ctx: Context, account: ResolvedAccount, timeoutMs
 /** Host key of remoteHost against the known_hosts files ssh would use (never writes). */
 export async function hostKeyState(ctx: Context, remoteHost: string, opts: {sshConfigFile?: string} = {}): Promise<HostKeySummary> {
   let host: string
-  let port = 22
+  let port: number | undefined = 22
+  let connect: {host: string; port: number}
   let files: string[] = []
   try {
     host = parseRemoteHost(remoteHost).host
     const c = await sshConfigFor(host, {home: ctx.home, configFile: opts.sshConfigFile})
-    host = c.raw.hostkeyalias?.[0] ?? (c.hostname || host)
-    port = c.port || 22
+    connect = {host: c.hostname || host, port: c.port || 22}
+    // known_hosts names: the HostKeyAlias as it is (ssh adds no port to it), else [HostName]:Port
+    const alias = c.raw.hostkeyalias?.[0]
+    host = alias ?? connect.host
+    port = alias ? undefined : connect.port
     files = c.userKnownHostsFiles
   } catch (error) {
     return {state: 'unknown', message: (error as Error).message, fix: (error as RemoteclawError).fix}
@@ -55,7 +59,7 @@ export async function hostKeyState(ctx: Context, remoteHost: string, opts: {sshC
   let key
   let r
   try {
-    ;({key, found: r} = await fetchAndLookupHostKey(files, host, port, {host, port, timeoutMs: 10_000}))
+    ;({key, found: r} = await fetchAndLookupHostKey(files, host, port, {...connect, timeoutMs: 10_000}))
   } catch (error) {
     return {state: 'unreachable', message: (error as Error).message, fix: (error as RemoteclawError).fix}
   }

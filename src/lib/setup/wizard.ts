@@ -260,10 +260,12 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
   let keyPort: number | undefined
   if (ssh) {
     keyHost = ssh.resolved?.hostKeyAlias ?? (ssh.resolved?.isAlias ? ssh.resolved.hostname : ssh.host)
-    keyPort = ssh.port ?? ssh.resolved?.port
+    const connectPort = ssh.port ?? ssh.resolved?.port
+    // ssh records a HostKeyAlias bare, without the port
+    keyPort = ssh.resolved?.hostKeyAlias ? undefined : connectPort
     const connectHost = ssh.resolved?.isAlias ? ssh.resolved.hostname : ssh.host
-    io.note(`Reading the SSH host key of ${knownHostName(connectHost, keyPort)} ...`)
-    const fetched = await fetchAndLookupHostKey([ssh.knownHosts], keyHost, keyPort, {host: connectHost, port: keyPort ?? 22, timeoutMs: deps.timeoutMs})
+    io.note(`Reading the SSH host key of ${knownHostName(connectHost, connectPort)} ...`)
+    const fetched = await fetchAndLookupHostKey([ssh.knownHosts], keyHost, keyPort, {host: connectHost, port: connectPort ?? 22, timeoutMs: deps.timeoutMs})
     hostKey = fetched.key
     if (flags.trustHostKey !== undefined && flags.trustHostKey.trim() !== hostKey.fingerprint) {
       throw new RemoteclawError(`the host offered ${hostKey.fingerprint}, not the --trust-host-key ${flags.trustHostKey}; nothing was changed`, {

@@ -67,6 +67,12 @@ describe('doctor remoteHost host key: OpenSSH prefers the key types it already k
     expect(r.state, r.message).to.equal('mismatch')
   })
 
+  it('HostKeyAlias: connects to HostName and looks the key up under the bare alias, as ssh does', async () => {
+    const cfg = await setup([ed], () => `mac-key-alias ${publicLine(ed)}`, '  HostKeyAlias mac-key-alias\n')
+    const r = await hostKeyState(ctx, 'bot@mac', {sshConfigFile: cfg})
+    expect(r.state, r.message).to.equal('trusted')
+  })
+
   it('a host that no longer offers the known key type is a mismatch (ssh refuses it too)', async () => {
     const cfg = await setup([ed], (port) => `[127.0.0.1]:${port} ${publicLine(ecdsa)}`)
     const r = await hostKeyState(ctx, 'bot@mac', {sshConfigFile: cfg})
