@@ -11,7 +11,7 @@ import {cstGet, cstSet, cstUnset, parseCst, renderCst, CstParseError} from './cs
 import {defaultFor} from './docs.js'
 import {configInvalid, ConfigInvalidError, loadConfig, readConfigText, syntaxIssue} from './load.js'
 import {formatPath, getAtPath, toSegments, type PathSegment} from './paths.js'
-import {formatIssue, shellQuote, validateConfig} from './validate.js'
+import {formatIssue, shellQuote, validateConfig, type ConfigIssue} from './validate.js'
 import {parseCliValue} from './value.js'
 
 /** What a mutation sees: the config file as a document, edited losslessly. */
@@ -60,7 +60,8 @@ function documentFor(root: JsonObjectNode): ConfigDocument {
  *  2. apply `edit` to the lossless CST (comments, order and formatting survive);
  *  3. validate the WHOLE result: invalid is UsageError (exit 2) with the reason, the file
  *     byte-identical; except when the file was already invalid and still is: ConfigInvalidError
- *     (exit 7) naming the existing errors (an edit that repairs an invalid file is allowed);
+ *     (exit 7) naming the existing errors (an edit that removes some of them and adds none is
+ *     written, the rest reported in `warnings` as "still invalid: ...");
  *  4. unless dryRun: backup `<file>.bak` (previous content, 0600), then atomic write with mode
  *     0600 (also when the file was 0644) in a 0700 directory.
  */
@@ -107,7 +108,12 @@ export async function editConfig(
       })
     }
     const result = validateConfig(data, {file, text: after, home: ctx.home})
-    if (result.errors.length > 0) {
+    // A file that was invalid may be repaired one error at a time (each error's fix is one
+    // command): an edit that removes errors and adds none is written; what is left is reported.
+    const issueKey = (e: ConfigIssue) => `${e.path}\u0000${e.message}`
+    const prior = new Set(priorErrors.map(issueKey))
+    const repairs = priorErrors.length > 0 && result.errors.length < priorErrors.length && result.errors.every((e) => prior.has(issueKey(e)))
+    if (result.errors.length > 0 && !repairs) {
       if (priorErrors.length > 0) throw configInvalid(priorErrors)
       const first = result.errors[0]!
       const lines = result.errors.map((e) => `${e.path || '(top level)'}: ${e.message}`)
@@ -116,7 +122,10 @@ export async function editConfig(
         {code: 'config_change_invalid', fix: first.fix ? `${first.fix}   (${file} is unchanged)` : `${file} is unchanged.`, details: {errors: result.errors}},
       )
     }
-    const warnings = result.warnings.map((w) => `${formatIssue(w)}${w.fix ? ` (fix: ${w.fix})` : ''}`)
+    const warnings = [
+      ...result.errors.map((e) => `still invalid: ${formatIssue(e)}${e.fix ? ` (fix: ${e.fix})` : ''}`),
+      ...result.warnings.map((w) => `${formatIssue(w)}${w.fix ? ` (fix: ${w.fix})` : ''}`),
+    ]
     const diff = changed ? createPatch(file, before, after, 'before', 'after') : ''
     const out: UpdateResult = {path: file, before, after, diff, changed, warnings}
     if (opts.dryRun) return out

@@ -184,6 +184,21 @@ describe('config store (lossless, validated, atomic writes)', () => {
     expect((await loadConfig(ctx)).config.channels!.imessage!.region).to.equal('GB')
   })
 
+  it('an invalid file can be repaired one suggested fix at a time (each fix that removes an error and adds none is written)', async () => {
+    write('{\n  channels: {imessage: {dmpolicy: "open", allowfrom: ["*"]}},\n}\n')
+    // an edit that repairs nothing is still refused
+    expect((await rejection(setConfigValue(ctx, 'channels.imessage.enabled', 'true'))).exitCode).to.equal(7)
+    const e = await rejection(setConfigValue(ctx, 'channels.imessage.enabled', 'true'))
+    expect(e.fix).to.contain('remoteclaw config unset channels.imessage.dmpolicy')
+    // the fix the error suggests works, and says what is left
+    const r = await unsetConfigValue(ctx, 'channels.imessage.dmpolicy')
+    expect(r.changed).to.equal(true)
+    expect(r.warnings.join('\n')).to.contain('channels.imessage.allowfrom')
+    expect(read()).not.to.contain('dmpolicy')
+    await unsetConfigValue(ctx, 'channels.imessage.allowfrom')
+    expect((await loadConfig(ctx)).config).to.deep.equal({channels: {imessage: {}}})
+  })
+
   it('writes 0600 over a 0644 file and keeps one 0600 backup of the previous content', async () => {
     write(COMMENTED, 0o644)
     await setConfigValue(ctx, 'channels.imessage.enabled', 'false')
