@@ -52,7 +52,8 @@ export async function hostKeyState(ctx: Context, remoteHost: string, opts: {sshC
     const alias = c.raw.hostkeyalias?.[0]
     host = alias ?? connect.host
     port = alias ? undefined : connect.port
-    files = c.userKnownHostsFiles
+    // ssh trusts a key found in either the user's or the system-wide files
+    files = [...c.userKnownHostsFiles, ...(c.raw.globalknownhostsfile ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean)]
   } catch (error) {
     return {state: 'unknown', message: (error as Error).message, fix: (error as RemoteclawError).fix}
   }

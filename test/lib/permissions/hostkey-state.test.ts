@@ -73,6 +73,16 @@ describe('doctor remoteHost host key: OpenSSH prefers the key types it already k
     expect(r.state, r.message).to.equal('trusted')
   })
 
+  it('a key in the GlobalKnownHostsFile (managed Macs) is trusted, as ssh trusts it', async () => {
+    const cfg = await setup([ed], (port) => `[127.0.0.1]:${port} ${publicLine(ed)}`)
+    const global = path.join(tmp.dir, 'ssh_known_hosts')
+    fs.renameSync(path.join(tmp.dir, 'known_hosts'), global)
+    fs.writeFileSync(path.join(tmp.dir, 'known_hosts'), '')
+    fs.appendFileSync(cfg, `  GlobalKnownHostsFile ${global}\n`)
+    const r = await hostKeyState(ctx, 'bot@mac', {sshConfigFile: cfg})
+    expect(r.state, r.message).to.equal('trusted')
+  })
+
   it('a host that no longer offers the known key type is a mismatch (ssh refuses it too)', async () => {
     const cfg = await setup([ed], (port) => `[127.0.0.1]:${port} ${publicLine(ecdsa)}`)
     const r = await hostKeyState(ctx, 'bot@mac', {sshConfigFile: cfg})
