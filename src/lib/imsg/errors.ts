@@ -32,6 +32,8 @@ export const FIXES = {
     c.remoteHost
       ? `Grant Full Disk Access on ${c.remoteHost} to the process context that runs imsg there (for an SSH wrapper: the imsg binary and sshd / the bot user's session): System Settings → Privacy & Security → Full Disk Access. Toggle stale entries off and on after Homebrew updates, then retry: remoteclaw channels status --probe`
       : `Grant Full Disk Access to the exact process context that runs ${c.cliPath}: System Settings → Privacy & Security → Full Disk Access → add ${c.cliPath} and the app that starts it (Terminal/iTerm, this Node at ${process.execPath}, or the LaunchAgent). Toggle stale entries off and on after Homebrew/Node updates, restart that app, then retry: remoteclaw channels status --probe`,
+  dbMissing: (c: FixContext) =>
+    `Set channels.imessage.dbPath (or the account's dbPath) to the Messages database${c.remoteHost ? ` on ${c.remoteHost}` : ''}, usually /Users/<user>/Library/Messages/chat.db of the user signed in to Messages, or remove dbPath to use imsg's default; then retry: remoteclaw channels status --probe`,
   automation: () =>
     'Messages refused Apple Events from imsg (Automation, -1743). Run imsg in the logged-in Messages user\'s own session (a GUI login or that user\'s LaunchAgent, not a plain SSH session, which macOS attributes to sshd-keygen-wrapper), approve the "control Messages" prompt (System Settings → Privacy & Security → Automation), then verify a real send: remoteclaw channels doctor --send-test',
   timeout: (method: string, ms: number) =>
@@ -180,6 +182,16 @@ export function rpcErrorFromWire(
   const detail = text ? `: ${firstLine(text)}` : ''
   const what = `imsg ${method} failed (${code} ${rpcMessage})${detail}`
 
+  // 0.14+ -32002 names two causes; "does not exist" is a wrong dbPath, not a missing permission.
+  if (code === -32002 && /does not exist/i.test(text)) {
+    return new ImsgDatabaseUnavailableError(`imsg cannot open the Messages database${detail}`, {
+      ...base,
+      kind: 'other',
+      code: 'db_not_found',
+      fix: FIXES.dbMissing(fixCtx),
+      retrySafe: true,
+    })
+  }
   if (kind === 'full_disk_access' && (code === -32603 || code === -32002)) {
     const Cls = code === -32002 ? ImsgDatabaseUnavailableError : ImsgInternalError
     return new Cls(`imsg cannot read the Messages database (Full Disk Access missing)${detail}`, {

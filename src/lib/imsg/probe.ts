@@ -246,7 +246,18 @@ export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, 
       if (!(error instanceof ImsgMethodNotFoundError)) throw error
       result.protocol = 'lenient'
     }
-    if (status?.database?.ready === false) {
+    if (status?.database?.ready === false && /does not exist/i.test(status.database.error ?? '')) {
+      fail(
+        {
+          id: 'rpc_session',
+          code: 'db_not_found',
+          message: `imsg cannot open the Messages database: ${status.database.error}`,
+          fix: `Set ${account.keyPrefix}.dbPath to the Messages database${account.remoteHost ? ` on ${account.remoteHost}` : ''} (usually /Users/<user>/Library/Messages/chat.db of the user signed in to Messages), or remove it to use imsg's default.`,
+          durationMs: now() - s0,
+        },
+        'unhealthy',
+      )
+    } else if (status?.database?.ready === false) {
       const text = status.database.error ?? 'database not ready'
       fail(
         {id: 'rpc_session', code: 'imsg_full_disk_access', message: `imsg cannot read the Messages database (Full Disk Access missing): ${text}`, fix: FIXES.fullDiskAccess(fixCtx), durationMs: now() - s0},

@@ -13,7 +13,7 @@ import {
   ImsgWatchEndedError,
 } from '../../../src/lib/imsg/errors.js'
 import {createLogger, type LogRecord} from '../../../src/lib/log.js'
-import {REPO_ROOT, tempDir} from '../../helpers/cli.js'
+import {IMSG_SIM, REPO_ROOT, tempDir} from '../../helpers/cli.js'
 
 const FAKE = path.join(REPO_ROOT, 'test', 'fixtures', 'fake-imsg.mjs')
 
@@ -172,6 +172,22 @@ describe('ImsgClient', () => {
     const err = (await rejection(c.chatsList())) as ImsgError
     expect(err.rpcCode).to.equal(-32002)
     expect(err.code).to.equal('imsg_full_disk_access')
+  })
+
+  it('strict -32002 for a database that does not exist names dbPath, not Full Disk Access', async () => {
+    const {dir, cleanup} = tempDir('rc-client-')
+    try {
+      const c = ImsgClient.spawn({cliPath: IMSG_SIM, dbPath: path.join(dir, 'missing.db'), env: {IMSG_SIM_VERSION: '0.14.0'}, log: createLogger({write: () => {}})})
+      open.push(c)
+      const err = (await rejection(c.chatsList())) as ImsgError
+      expect(err.rpcCode).to.equal(-32002)
+      expect(err.code).to.equal('db_not_found')
+      expect(err.message).to.equal('imsg cannot open the Messages database: The configured Messages database does not exist. Create or copy chat.db at this path, then retry. (' + path.join(dir, 'missing.db') + ')')
+      expect(err.message).not.to.include('Full Disk Access')
+      expect(err.fix).to.include('dbPath').and.not.include('Full Disk Access')
+    } finally {
+      cleanup()
+    }
   })
 
   it('detects a lenient server by -32601 on initialize/status', async () => {

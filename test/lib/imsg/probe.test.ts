@@ -108,6 +108,16 @@ describe('probeAccount', function () {
     expect(r.checks.find((x) => x.status === 'fail')).to.deep.include({id: 'rpc_session', code: 'imsg_full_disk_access'})
   })
 
+  it('strict imsg reporting a dbPath that does not exist (imsg on another Mac) names dbPath, not Full Disk Access', async () => {
+    const db = path.join(dir, 'missing.db')
+    const r = await probeAccount(account({cliPath: IMSG_SIM, dbPath: db, remoteHost: 'bot@mac'}), ctx({IMSG_SIM_VERSION: '0.14.0'}), {timeoutMs: 5000})
+    expect(r.status).to.equal('unhealthy')
+    const c = r.checks.find((x) => x.status === 'fail')!
+    expect(c).to.deep.include({id: 'rpc_session', code: 'db_not_found'})
+    expect(c.message).to.equal('imsg cannot open the Messages database: The configured Messages database does not exist. Create or copy chat.db at this path, then retry.')
+    expect(c.fix).to.include('channels.imessage.dbPath').and.not.include('Full Disk Access')
+  })
+
   it('strict server reports capabilities and methods', async () => {
     const r = await probeAccount(account({cliPath: FAKE}), ctx({FAKE_STRICT: '1'}), {timeoutMs: 5000})
     expect(r.status).to.equal('healthy')
