@@ -231,6 +231,9 @@ export class AccountState {
   }
 
   private async flushLoop(): Promise<void> {
+    // Yield first: append() assigns `flushing` after this returns, so a loop that failed without
+    // awaiting (openSync error) would clear it before the assignment and leave it set for good.
+    await Promise.resolve()
     try {
       while (this.queue.length > 0) {
         const lines = this.queue

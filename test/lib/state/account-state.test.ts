@@ -88,6 +88,24 @@ describe('AccountState (cursor, guid dedupe, send journal)', () => {
     await later.close()
   })
 
+  it('a journal write that fails at once (open error) rejects, and later records are still written', async () => {
+    const s = await AccountState.open(t.dir, 'a')
+    fs.rmSync(s.journalFile)
+    fs.mkdirSync(s.journalFile) // open(journal) fails synchronously with EISDIR
+    let err: unknown
+    await s.markDone('G1', 1).catch((error) => (err = error))
+    expect((err as {code?: string}).code).to.equal('EISDIR')
+    fs.rmdirSync(s.journalFile)
+    // Before the fix the failed loop left `flushing` set: this never settled and close() spun forever.
+    const r = await Promise.race([s.markDone('G2', 2).then(() => 'written'), new Promise<string>((res) => setTimeout(() => res('hung'), 1_000))])
+    expect(r).to.equal('written')
+    await s.close()
+    const again = await AccountState.open(t.dir, 'a')
+    expect(again.cursor).to.equal(2)
+    expect(again.has('G2')).to.equal(true)
+    await again.close()
+  })
+
   it('group-commits concurrent records (all durable, one order-independent result)', async () => {
     const s = await AccountState.open(t.dir, 'a')
     await Promise.all(Array.from({length: 200}, (_, i) => s.markDone(`C${i}`, i + 1)))
