@@ -46,6 +46,24 @@ describe('remoteclaw gateway (CLI child + imsg simulator)', function () {
     expect(fs.statSync(path.join(h.dir, 'gateway', 'accounts', 'default', 'state.json')).mode & 0o777).to.equal(0o600)
   })
 
+  it('a pairing code whose send cannot be journaled is logged with the approve command; the gateway keeps running', async () => {
+    h.writeConfig({}, {agents: {list: [{id: 'main', default: true, runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    // The send journal cannot be written (a directory where the file goes): beginSend fails.
+    const journal = path.join(h.dir, 'gateway', 'accounts', 'default', 'journal.ndjson')
+    fs.rmSync(journal, {force: true})
+    fs.mkdirSync(journal)
+    await h.inject('+15550000002', 'hello')
+    const line = await h.waitForLog(/pairing code could not be sent/)
+    expect(line.msg).to.contain('remoteclaw pairing approve')
+    await new Promise((r) => setTimeout(r, 300))
+    expect(h.exitCode, h.logs.slice(-5).map((l) => l.msg).join(' | ')).to.equal(undefined)
+    fs.rmdirSync(journal)
+    const c = await h.stop()
+    expect(c, h.logs.slice(-8).map((l) => `${l.level} ${l.msg}`).join('\n')).to.equal(0)
+  })
+
   it('ignores a group message without a mention (logged with the key) and answers one with a mention', async () => {
     h.writeConfig({groups: {'*': {requireMention: true}}, groupPolicy: 'open'}, {agents: {list: [{id: 'main', runtime: 'echo', groupChat: {mentionPatterns: ['@bot']}}]}})
     h.start()

@@ -684,11 +684,18 @@ export class AccountRunner {
     if (result.status === 'created' && a.pairingReply === 'code') {
       void this.delivery
         .deliver({inboundGuid: env.guid, ...this.replyTarget(env), text: pairingReplyText(result.code), label: chatLabel(env)})
-        .then((o) => {
-          if (o.status !== 'sent') this.log.warn(`${chatLabel(env)}: the pairing code could not be sent (${o.error ?? o.status}); approve by handle instead: ${pairingApproveCommand(a, env.sender.handle)}`)
-          this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: o.status})
-          return this.complete(env)
-        })
+        .then(
+          (o) => {
+            if (o.status !== 'sent') this.log.warn(`${chatLabel(env)}: the pairing code could not be sent (${o.error ?? o.status}); approve by handle instead: ${pairingApproveCommand(a, env.sender.handle)}`)
+            this.d.onEvent?.({type: 'replied', env, at: this.now, receivedAt, status: o.status})
+            return this.complete(env)
+          },
+          // e.g. the send journal cannot be written: an unhandled rejection here would end the gateway.
+          (error) => {
+            this.log.error(`${chatLabel(env)}: the pairing code could not be sent (${errorMessage(error)}); approve by handle instead: ${pairingApproveCommand(a, env.sender.handle)}`)
+            return this.complete(env)
+          },
+        )
       return
     }
     void this.complete(env)
