@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
+import {collectionPrefix, configSetCommand} from '../../lib/access/decide.js'
 import {resolveAccount, resolveAccounts} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {RemoteclawError, UsageError} from '../../lib/errors.js'
@@ -65,8 +66,18 @@ ${EXIT_CODES_HELP}
     const res = byCode ? await approve(ctx, account.id, args.code) : await approveHandle(ctx, account.id, parseSenderHandle(args.code, account.region))
 
     const via = res.code ? ` (code ${res.code})` : ''
-    if (res.added) this.out(`Approved ${res.handle}${via} for account ${account.id}: their next message reaches the agent.`)
+    // Pairing approvals admit DMs only under dmPolicy pairing (or open): do not promise more.
+    const counts = account.dmPolicy === 'pairing' || account.dmPolicy === 'open'
+    if (res.added) this.out(`Approved ${res.handle}${via} for account ${account.id}${counts ? ': their next message reaches the agent' : ''}.`)
     else this.out(`${res.handle} was already approved for account ${account.id}.`)
+    if (!counts) {
+      const allowFromKey = `${collectionPrefix(account, 'allowFrom')}.allowFrom`
+      const admit =
+        account.dmPolicy === 'disabled'
+          ? configSetCommand(`${account.keyPrefix}.dmPolicy`, 'pairing')
+          : configSetCommand(allowFromKey, JSON.stringify([...account.allowFrom.filter((e) => e !== res.handle), res.handle]))
+      this.note(`note: ${account.keyPrefix}.dmPolicy is ${account.dmPolicy}, so pairing approvals do not admit DMs; to admit ${res.handle}: ${admit}`)
+    }
 
     let notified = false
     if (flags.notify) {

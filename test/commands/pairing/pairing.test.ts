@@ -158,6 +158,18 @@ describe('pairing commands (built CLI)', () => {
     expect(r.stderr).to.contain(`still allowed by channels.imessage.allowFrom`)
   })
 
+  it('approve does not promise access where dmPolicy ignores pairing approvals (allowlist, disabled)', async () => {
+    writeConfig({dmPolicy: 'allowlist'})
+    const r = await cli('pairing', 'approve', 'imessage', A)
+    expect(r.exitCode).to.equal(0)
+    expect(r.stdout).not.to.contain('their next message reaches the agent')
+    expect(r.stderr).to.contain('channels.imessage.dmPolicy is allowlist').and.contain('channels.imessage.allowFrom')
+    writeConfig({dmPolicy: 'pairing'})
+    const ok = await cli('pairing', 'approve', 'imessage', B)
+    expect(ok.stdout).to.contain('their next message reaches the agent')
+    expect(ok.stderr).not.to.contain('dmPolicy')
+  })
+
   it('an unreadable store is an error naming the file (exit 1), not an empty list', async () => {
     await pending(A)
     const file = path.join(t.dir, 'pairing', 'imessage-default.json')
