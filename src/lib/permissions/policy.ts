@@ -29,7 +29,9 @@ export function dmPolicySentence(a: ResolvedAccount): string {
 /** Who can reach the bot in group chats right now, in one sentence. */
 export function groupPolicySentence(a: ResolvedAccount): string {
   const key = `${a.keyPrefix}.groupPolicy`
-  const groupIds = Object.keys(a.groups).filter((g) => g !== '*' && a.groups[g]?.enabled !== false)
+  const wildcard = a.groups['*']
+  // as the gateway decides: a chat's own enabled, else "*"'s, else on
+  const groupIds = Object.keys(a.groups).filter((g) => g !== '*' && (a.groups[g]?.enabled ?? wildcard?.enabled ?? true))
   const senders =
     a.groupAllowFrom.length === 0 || a.groupAllowFrom.includes('*')
       ? 'any participant'
@@ -42,6 +44,10 @@ export function groupPolicySentence(a: ResolvedAccount): string {
       return `Groups: ${senders} in any group chat can trigger the bot${mention} (${key} is "open").`
     case 'allowlist':
     default:
+      // "*" in groups admits every chat under allowlist (the gateway's decideGroup)
+      if (wildcard !== undefined && wildcard.enabled !== false) {
+        return `Groups: ${senders} in any group chat can trigger the bot${mention} (${key} is "allowlist" and ${a.keyPrefix}.groups has "*", which admits every chat).`
+      }
       return groupIds.length === 0
         ? `Groups: no group chat can reach the bot: ${key} is "allowlist" and ${a.keyPrefix}.groups lists no chat.`
         : `Groups: ${senders} in ${groupIds.length} listed chat${groupIds.length === 1 ? '' : 's'} (chat_id ${preview(groupIds)}) can trigger the bot${mention}.`
@@ -61,8 +67,7 @@ export interface Footgun {
 export function findFootguns(a: ResolvedAccount, deployment: 'local' | 'wrapper'): Footgun[] {
   const out: Footgun[] = []
   const p = a.keyPrefix
-  const groupIds = Object.keys(a.groups).filter((g) => g !== '*')
-  if (a.groupPolicy === 'allowlist' && groupIds.length === 0) {
+  if (a.groupPolicy === 'allowlist' && Object.keys(a.groups).length === 0) {
     out.push({
       id: 'groups_allowlist_empty',
       message: `${p}.groupPolicy is "allowlist" but ${p}.groups is empty, so every group message is dropped.`,

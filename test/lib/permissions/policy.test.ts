@@ -28,10 +28,19 @@ describe('doctor: who can reach the bot', () => {
     for (const s of [dmPolicySentence(account({})), groupPolicySentence(account({}))]) expect(s.split(/\.\s/)).to.have.length(1)
   })
 
+  it('groups["*"] under allowlist admits every group chat, as the gateway does', () => {
+    const star = groupPolicySentence(account({groupPolicy: 'allowlist', groups: {'*': {requireMention: true}}}))
+    expect(star).to.match(/^Groups: any participant in any group chat can trigger the bot, when a mention pattern matches/)
+    expect(star).to.include('"*"')
+    // a listed chat that inherits enabled:false from "*" is not reachable
+    expect(groupPolicySentence(account({groupPolicy: 'allowlist', groups: {'*': {enabled: false}, '42': {}, '7': {enabled: true}}}))).to.include('1 listed chat (chat_id 7)')
+  })
+
   it('finds the footguns and nothing on a careful config', () => {
     const ids = (c: Record<string, unknown>, d: 'local' | 'wrapper' = 'wrapper') => findFootguns(account(c), d).map((f) => f.id)
     expect(ids({groupPolicy: 'allowlist'})).to.deep.equal(['groups_allowlist_empty'])
-    expect(ids({groupPolicy: 'allowlist', groups: {'*': {requireMention: true}}})).to.deep.equal(['groups_allowlist_empty'])
+    // "*" in groups admits every chat under allowlist (README: Who gets through: groups): not empty
+    expect(ids({groupPolicy: 'allowlist', groups: {'*': {requireMention: true}}})).to.deep.equal([])
     expect(ids({groupPolicy: 'disabled', dmPolicy: 'open', allowFrom: ['*']})).to.deep.equal(['dm_open'])
     expect(ids({groupPolicy: 'disabled', dmPolicy: 'open'})).to.deep.equal(['open_without_star'])
     expect(ids({groupPolicy: 'disabled'}, 'local')).to.deep.equal(['pairing_reply_personal_number'])
