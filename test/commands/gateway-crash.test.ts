@@ -155,6 +155,34 @@ child.on('exit', (code) => process.exit(code ?? 1))
     expect(sent.map((x) => x.text)).to.deep.equal(['before the stall', 'lost by the stalled watch'])
   })
 
+  it('SIGTERM while imsg is down and a reply waits for it: exits at once (not after drainTimeoutMs), the reply is sent once after the next start', async () => {
+    const flag = path.join(h.dir, 'imsg-down')
+    const wrapper = path.join(h.dir, 'imsg-flaky')
+    fs.writeFileSync(wrapper, `#!/bin/sh\n[ -e ${JSON.stringify(flag)} ] && exit 1\nexec ${JSON.stringify(IMSG_SIM)} "$@"\n`, {mode: 0o755})
+    const agent = path.join(h.dir, 'slow-agent.mjs')
+    fs.writeFileSync(agent, `process.stdin.resume()\nsetTimeout(() => process.stdout.write('the slow reply'), 1500)\n`)
+    h.writeConfig({cliPath: wrapper, dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'command', command: [process.execPath, agent]}]}})
+    // drainTimeoutMs above the harness's 5 s SIGKILL: waiting it out shows as exit null.
+    const timings = JSON.stringify({debounceMs: 20, backoffBaseMs: 100, maxBackoffMs: 300, probeIntervalMs: 0, drainTimeoutMs: 8_000})
+    h.start({REMOTECLAW_GATEWAY_TIMINGS: timings})
+    await h.ready()
+    await h.inject('+15550110000', 'answer me while imsg is down')
+    await new Promise((r) => setTimeout(r, 300)) // the agent is running
+    fs.writeFileSync(flag, '')
+    process.kill(h.healthFile().accounts.default!.childPid!, 'SIGKILL')
+    await h.waitFor(() => h.countLogs(/imsg stopped/) >= 2, 'imsg failing to restart')
+    await new Promise((r) => setTimeout(r, 1800)) // the reply now waits for a child
+    expect(await h.stop()).to.equal(0)
+    expect(await h.sent()).to.deep.equal([])
+    expect(h.findLog(/reply not sent yet/)).to.not.equal(undefined)
+    fs.rmSync(flag)
+    h.start({REMOTECLAW_GATEWAY_TIMINGS: timings})
+    await h.ready()
+    await h.waitForSent(1)
+    await new Promise((r) => setTimeout(r, 1000))
+    expect((await h.sent()).map((x) => x.text)).to.deep.equal(['the slow reply'])
+  })
+
   it('a reply held by the per-chat rate limit at shutdown is sent after the next start, exactly once', async () => {
     h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], outboundPerMinute: 1}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
     h.start()

@@ -723,6 +723,9 @@ export class AccountRunner {
     let timer: NodeJS.Timeout | undefined
     // Replies that are still only waiting (rate limit) stay journaled for the next start.
     this.delivery.abort()
+    // The supervisor starts no child now: replies waiting for one end at once (journaled, sent
+    // after the next start) instead of holding the stop for drainTimeoutMs.
+    if (!this.client || this.client.hasExited) for (const w of this.readyWaiters.splice(0)) w()
     const gaveUp = await Promise.race([
       this.delivery.idle().then(() => false),
       new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.t.drainTimeoutMs))),
