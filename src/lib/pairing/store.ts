@@ -3,7 +3,7 @@ import path from 'node:path'
 import {z} from 'zod'
 import type {Context} from '../context.js'
 import {NotFoundError, RemoteclawError, UsageError} from '../errors.js'
-import {readIfExists, withFileLock, writeFileAtomic600} from '../util/files.js'
+import {ensureDir700, readIfExists, withFileLock, writeFileAtomic600} from '../util/files.js'
 
 /**
  * Pairing store of one iMessage account: pending requests (codes) and approved senders.
@@ -176,9 +176,11 @@ export function generateCode(random: (n: number) => Buffer): string {
   return out
 }
 
-function withStore<T>(ctx: PairingContext, accountId: string, fn: (files: {pending: string; allow: string}) => Promise<T>): Promise<T> {
+async function withStore<T>(ctx: PairingContext, accountId: string, fn: (files: {pending: string; allow: string}) => Promise<T>): Promise<T> {
   const pending = pendingFilePath(ctx.stateDir, accountId)
   const allow = allowFilePath(ctx.stateDir, accountId)
+  // the dir is ours: 0700 also when it already existed with a looser mode
+  await ensureDir700(pairingDir(ctx.stateDir))
   return withFileLock(pending, () => fn({pending, allow}))
 }
 

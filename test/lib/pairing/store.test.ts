@@ -171,6 +171,13 @@ describe('pairing store', () => {
     expect(fs.statSync(path.join(t.dir, 'pairing')).mode & 0o777).to.equal(0o700)
   })
 
+  it('tightens an existing pairing dir that is group/world readable to 0700', async () => {
+    fs.mkdirSync(path.join(t.dir, 'pairing'), {mode: 0o755})
+    fs.chmodSync(path.join(t.dir, 'pairing'), 0o755)
+    await requestPairing(ctx, 'default', {sender: A, chat})
+    expect(fs.statSync(path.join(t.dir, 'pairing')).mode & 0o777).to.equal(0o700)
+  })
+
   it('treats an unreadable allowlist as an error naming the file, never as empty', async () => {
     await approveHandle(ctx, 'default', A)
     const file = allowFilePath(t.dir, 'default')
