@@ -5,6 +5,10 @@ export function dmPolicySentence(a: ResolvedAccount): string {
   const key = `${a.keyPrefix}.dmPolicy`
   const allow = a.allowFrom.filter((h) => h !== '*')
   const listed = allow.length === 0 ? 'nobody yet' : `${allow.length} allowlisted sender${allow.length === 1 ? '' : 's'} (${preview(allow)})`
+  // "*" in allowFrom admits every sender under allowlist and pairing too (the gateway's decideDm)
+  if ((a.dmPolicy === 'allowlist' || a.dmPolicy === 'pairing') && a.allowFrom.some((h) => h.trim() === '*')) {
+    return `DMs: anyone who texts this account gets an answer (${key} is "${a.dmPolicy}" but ${a.keyPrefix}.allowFrom contains "*", which admits everyone).`
+  }
   switch (a.dmPolicy) {
     case 'disabled':
       return `DMs: nobody can reach the bot by direct message (${key} is "disabled").`
@@ -81,6 +85,13 @@ export function findFootguns(a: ResolvedAccount, deployment: 'local' | 'wrapper'
       fix: `Use pairing (remoteclaw config set ${p}.dmPolicy pairing) or list senders in ${p}.allowFrom with dmPolicy "allowlist".`,
     })
   }
+  if ((a.dmPolicy === 'allowlist' || a.dmPolicy === 'pairing') && a.allowFrom.some((h) => h.trim() === '*')) {
+    out.push({
+      id: 'dm_open',
+      message: `${p}.dmPolicy is "${a.dmPolicy}" but ${p}.allowFrom contains "*": anyone who knows this number or Apple ID can talk to your agent.`,
+      fix: `Remove "*" from ${p}.allowFrom and list the senders (or use pairing), or set ${p}.dmPolicy open to say what it does.`,
+    })
+  }
   if (a.dmPolicy === 'open' && !a.allowFrom.includes('*')) {
     out.push({
       id: 'open_without_star',
@@ -88,7 +99,7 @@ export function findFootguns(a: ResolvedAccount, deployment: 'local' | 'wrapper'
       fix: `Set ${p}.dmPolicy "allowlist" to say what it does, or add "*" to ${p}.allowFrom.`,
     })
   }
-  if (deployment === 'local' && a.dmPolicy === 'pairing' && a.pairingReply === 'code') {
+  if (deployment === 'local' && a.dmPolicy === 'pairing' && a.pairingReply === 'code' && !a.allowFrom.some((h) => h.trim() === '*')) {
     out.push({
       id: 'pairing_reply_personal_number',
       message: `this account runs as your own macOS user, which looks like a personal number: in pairing mode every unknown sender (friends, family, 2FA services) gets a pairing code reply.`,

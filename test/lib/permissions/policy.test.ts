@@ -28,6 +28,17 @@ describe('doctor: who can reach the bot', () => {
     for (const s of [dmPolicySentence(account({})), groupPolicySentence(account({}))]) expect(s.split(/\.\s/)).to.have.length(1)
   })
 
+  it('"*" in allowFrom admits every DM sender under allowlist and pairing too, as the gateway does', () => {
+    for (const dmPolicy of ['allowlist', 'pairing']) {
+      const a = account({dmPolicy, allowFrom: ['*', '+15555550123'], groupPolicy: 'disabled'})
+      expect(dmPolicySentence(a), dmPolicy).to.match(/^DMs: anyone who texts this account gets an answer/)
+      expect(findFootguns(a, 'wrapper').map((f) => f.id), dmPolicy).to.deep.equal(['dm_open'])
+      expect(findFootguns(a, 'wrapper')[0]!.message).to.include(`dmPolicy is "${dmPolicy}"`)
+      // nobody is sent a pairing code when "*" admits everyone
+      expect(findFootguns(a, 'local').map((f) => f.id), dmPolicy).to.deep.equal(['dm_open'])
+    }
+  })
+
   it('groups["*"] under allowlist admits every group chat, as the gateway does', () => {
     const star = groupPolicySentence(account({groupPolicy: 'allowlist', groups: {'*': {requireMention: true}}}))
     expect(star).to.match(/^Groups: any participant in any group chat can trigger the bot, when a mention pattern matches/)
