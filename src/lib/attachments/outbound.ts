@@ -33,7 +33,7 @@ const STAGED_DIR_RE = /\/\.remoteclaw-staging\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{
 // and print the absolute dir. $1 is the uuid; the script itself is constant.
 const STAGE_SCRIPT =
   'umask 077 && base="$HOME/.remoteclaw-staging" && mkdir -p -- "$base" && chmod 700 -- "$base" && ' +
-  '{ find "$base" -mindepth 1 -maxdepth 1 -type d -mtime +1 -exec rm -rf -- {} + 2>/dev/null || true; } && ' +
+  '{ find "$base" -mindepth 1 -maxdepth 1 -type d -mmin +1440 -exec rm -rf -- {} + 2>/dev/null || true; } && ' +
   'mkdir -- "$base/$1" && cd -- "$base/$1" && pwd -P'
 
 function uuidFrom(bytes: Buffer): string {

@@ -235,6 +235,26 @@ describe('attachments from a remote Mac over a real sshd', function () {
       expect(fs.readdirSync(s.remoteHome).filter((n) => n.includes('pwned'))).to.deep.equal([])
     })
 
+    it('removes staging folders left by a crash once they are a day old (README), keeps younger ones', async () => {
+      const {ctx, account} = setup()
+      const staging = path.join(s.remoteHome, '.remoteclaw-staging')
+      const old = path.join(staging, 'left-by-crash-30h')
+      const young = path.join(staging, 'in-flight-2h')
+      for (const [d, hours] of [[old, 30], [young, 2]] as const) {
+        fs.mkdirSync(d, {recursive: true})
+        fs.writeFileSync(path.join(d, 'f.jpg'), 'x')
+        const t = Date.now() / 1000 - hours * 3600
+        fs.utimesSync(d, t, t)
+      }
+      const local = path.join(t.dir, 'a.txt')
+      fs.writeFileSync(local, 'a')
+      const prepared = await prepareOutboundFile(ctx, account, local)
+      await prepared.cleanup()
+      expect(fs.existsSync(old)).to.equal(false)
+      expect(fs.existsSync(young)).to.equal(true)
+      fs.rmSync(young, {recursive: true})
+    })
+
     it('refuses missing and too-large files before any transfer', async () => {
       const {ctx, account} = setup({mediaMaxMb: 0.001})
       const missing = (await prepareOutboundFile(ctx, account, path.join(t.dir, 'nope.jpg')).catch((e: unknown) => e)) as RemoteclawError
