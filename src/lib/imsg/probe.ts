@@ -82,6 +82,9 @@ export function resolveExecutable(cliPath: string, env: NodeJS.ProcessEnv): {pat
  * holding stdout open, so the result would wait for that child. Here the command gets its own
  * process group and the whole group is killed at the deadline.
  */
+const boundedKillers = new Set<() => void>()
+let boundedExitHook = false
+
 async function runBounded(file: string, args: string[], ms: number, env: NodeJS.ProcessEnv): Promise<{all?: unknown; stdout?: unknown; exitCode?: number; timedOut: boolean}> {
   const group = process.platform !== 'win32'
   const sub = execa(file, args, {reject: false, stdin: 'ignore', env, extendEnv: false, all: true, detached: group})
@@ -93,8 +96,15 @@ async function runBounded(file: string, args: string[], ms: number, env: NodeJS.
       // already gone
     }
   }
-  // Detached children are outside execa's cleanup: do not leave one behind if we exit first.
-  process.once('exit', killGroup)
+  // Detached children are outside execa's cleanup: do not leave one behind if we exit first
+  // (one 'exit' listener for all, so many accounts probed at once add no listener each).
+  boundedKillers.add(killGroup)
+  if (!boundedExitHook) {
+    boundedExitHook = true
+    process.once('exit', () => {
+      for (const k of boundedKillers) k()
+    })
+  }
   let timedOut = false
   const timer = setTimeout(() => {
     timedOut = true
@@ -105,7 +115,7 @@ async function runBounded(file: string, args: string[], ms: number, env: NodeJS.
     return {all: r.all, stdout: r.stdout, exitCode: r.exitCode, timedOut: timedOut || r.timedOut}
   } finally {
     clearTimeout(timer)
-    process.removeListener('exit', killGroup)
+    boundedKillers.delete(killGroup)
   }
 }
 
