@@ -43,7 +43,14 @@ export async function writeFileAtomic600(file: string, data: string | Buffer): P
  * wedge the lock). The file itself need not exist.
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: {timeoutMs?: number} = {}): Promise<T> {
-  await mkdirPrivate(path.dirname(file))
+  const dir = path.dirname(file)
+  try {
+    await mkdirPrivate(dir)
+  } catch (error) {
+    throw new RemoteclawError(`cannot create the folder ${dir} for ${file}: ${(error as Error).message}`, {
+      fix: `Make ${dir} a folder this user can write, or point REMOTECLAW_STATE_DIR / REMOTECLAW_CONFIG_PATH elsewhere.`,
+    })
+  }
   const timeoutMs = opts.timeoutMs ?? 10_000
   let release: () => Promise<void>
   try {
@@ -54,8 +61,12 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: 
       retries: {retries: Math.max(1, Math.ceil(timeoutMs / 50)), minTimeout: 20, maxTimeout: 100, factor: 1.2},
     })
   } catch (error) {
+    // only ELOCKED means another holder; anything else (EACCES, EROFS) is about the folder
+    const held = (error as NodeJS.ErrnoException).code === 'ELOCKED'
     throw new RemoteclawError(`could not lock ${file}: ${(error as Error).message}`, {
-      fix: `Another remoteclaw process holds it; retry. If none is running, remove ${file}.lock.`,
+      fix: held
+        ? `Another remoteclaw process holds it; retry. If none is running, remove ${file}.lock.`
+        : `Check that this user can create ${file}.lock in ${dir}.`,
     })
   }
   try {

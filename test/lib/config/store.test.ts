@@ -199,6 +199,14 @@ describe('config store (lossless, validated, atomic writes)', () => {
     expect((await loadConfig(ctx)).config).to.deep.equal({channels: {imessage: {}}})
   })
 
+  it('a config path whose folder cannot be created is an error with cause and fix, not a bare EEXIST', async () => {
+    const blocker = path.join(t.dir, 'afile')
+    fs.writeFileSync(blocker, '')
+    const e = await rejection(setConfigValue({configPath: path.join(blocker, 'remoteclaw.json'), home: t.dir}, 'channels.imessage.enabled', 'true'))
+    expect(e.message).to.contain(blocker)
+    expect(e.fix).to.contain('REMOTECLAW_CONFIG_PATH')
+  })
+
   it('writes 0600 over a 0644 file and keeps one 0600 backup of the previous content', async () => {
     write(COMMENTED, 0o644)
     await setConfigValue(ctx, 'channels.imessage.enabled', 'false')
