@@ -267,7 +267,8 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
     io.note(`Reading the SSH host key of ${knownHostName(connectHost, connectPort)} ...`)
     const fetched = await fetchAndLookupHostKey([ssh.knownHosts], keyHost, keyPort, {host: connectHost, port: connectPort ?? 22, timeoutMs: deps.timeoutMs})
     hostKey = fetched.key
-    if (flags.trustHostKey !== undefined && flags.trustHostKey.trim() !== hostKey.fingerprint) {
+    // the fingerprint may be of either key the host showed (the one we asked for first, or the known type)
+    if (flags.trustHostKey !== undefined && !fetched.offered.some((k) => k.fingerprint === flags.trustHostKey!.trim())) {
       throw new RemoteclawError(`the host offered ${hostKey.fingerprint}, not the --trust-host-key ${flags.trustHostKey}; nothing was changed`, {
         code: 'host_key_mismatch',
         fix: `Compare with the Mac's own key (on the Mac: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before trusting anything.`,

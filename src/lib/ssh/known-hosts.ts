@@ -128,32 +128,34 @@ export function hostKeyAlgorithmsFor(keyTypes: string[]): string[] {
  * (an ecdsa entry from an older ssh, while ssh2 asks for ed25519 first) the host is asked again
  * for those types and that key decides. A host that no longer offers any known type is a
  * mismatch (ssh refuses it too), never "unknown", so a caller cannot trust a new key past it.
- * Never writes.
+ * `key` is the key that decided; `offered` every key the host showed (for --trust-host-key). Never writes.
  */
 export async function fetchAndLookupHostKey(
   files: string[],
   host: string,
   port: number | undefined,
   connect: {host: string; port: number; timeoutMs?: number},
-): Promise<{key: HostKey; found: HostKeyLookup}> {
+): Promise<{key: HostKey; found: HostKeyLookup; offered: HostKey[]}> {
   const key = await fetchHostKey(connect.host, connect.port, {timeoutMs: connect.timeoutMs})
+  const offered = [key]
   let other: HostKeyLookup | undefined
   for (const file of files) {
     const found = await lookupHostKeyDetailed(file, host, port, key)
-    if (found.status !== 'unknown') return {key, found}
+    if (found.status !== 'unknown') return {key, found, offered}
     other ??= found.otherTypes ? found : undefined
   }
-  if (!other?.otherTypes) return {key, found: {status: 'unknown', file: files[0] ?? ''}}
+  if (!other?.otherTypes) return {key, found: {status: 'unknown', file: files[0] ?? ''}, offered}
   const algorithms = hostKeyAlgorithmsFor(other.otherTypes.map((o) => o.keyType))
   const known = await (algorithms.length > 0 ? fetchHostKey(connect.host, connect.port, {timeoutMs: connect.timeoutMs, hostKeyAlgorithms: algorithms}).catch(() => undefined) : undefined)
   if (known) {
+    offered.push(known)
     for (const file of files) {
       const found = await lookupHostKeyDetailed(file, host, port, known)
-      if (found.status !== 'unknown') return {key: known, found}
+      if (found.status !== 'unknown') return {key: known, found, offered}
     }
   }
   const first = other.otherTypes[0]!
-  return {key, found: {status: 'mismatch', file: other.file, line: first.line, knownFingerprint: first.fingerprint}}
+  return {key, found: {status: 'mismatch', file: other.file, line: first.line, knownFingerprint: first.fingerprint}, offered}
 }
 
 export async function lookupHostKey(file: string, host: string, port: number | undefined, key: Pick<HostKey, 'keyType' | 'keyBase64'>): Promise<HostKeyStatus> {

@@ -3,6 +3,8 @@ import {execa} from 'execa'
 import fs from 'node:fs'
 import path from 'node:path'
 import JSON5 from 'json5'
+import type {AddressInfo} from 'node:net'
+import ssh2, {type ParsedKey} from 'ssh2'
 import {exitCodeFor} from '../../../src/cli/base-command.js'
 import {createContext, type Context} from '../../../src/lib/context.js'
 import {RemoteclawError} from '../../../src/lib/errors.js'
@@ -10,6 +12,7 @@ import {createLogger} from '../../../src/lib/log.js'
 import {rpcProbe} from '../../../src/lib/permissions/deps.js'
 import {scriptedPrompter, type ScriptedAnswer} from '../../../src/lib/setup/prompter.js'
 import {runSetup, type SetupFlags, type SetupResult} from '../../../src/lib/setup/wizard.js'
+import {hostKeyFromPublicLine} from '../../../src/lib/ssh/hostkey.js'
 import {IMSG_SIM, tempDir} from '../../helpers/cli.js'
 import {sshdUnavailableReason, startSshd, type TestSshd} from '../../helpers/sshd.js'
 
@@ -210,6 +213,35 @@ describe('setup imessage wizard', function () {
     expect(out.join('\n')).to.include('WARNING')
     expect(fs.readFileSync(knownHosts, 'utf8')).to.equal(before)
     expect(fs.existsSync(ctx.configPath)).to.equal(false)
+  })
+
+  it('a host already trusted by its ecdsa key: used as is, and --trust-host-key may name its ed25519 fingerprint', async () => {
+    const ed = ssh2.utils.generateKeyPairSync('ed25519').private
+    const ecdsa = ssh2.utils.generateKeyPairSync('ecdsa', {bits: 256}).private
+    const pub = (k: string) => {
+      const p = ssh2.utils.parseKey(k) as ParsedKey
+      return `${p.type} ${p.getPublicSSH().toString('base64')}`
+    }
+    const server = new ssh2.Server({hostKeys: [ed, ecdsa]}, (c) => {
+      c.on('error', () => {})
+      c.on('authentication', (a) => a.reject())
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (server.address() as AddressInfo).port
+      const before = `[127.0.0.1]:${port} ${pub(ecdsa)}\n`
+      fs.writeFileSync(knownHosts, before)
+      const edFingerprint = hostKeyFromPublicLine(pub(ed)).fingerprint
+      const {ctx, out, promise} = await setup({...sshFlags(), port, deployment: 'remote', sshUser: sshd.user, remoteImsgPath: remoteImsg, trustHostKey: edFingerprint, yes: true})
+      const err = await rejectionOf(promise)
+      // past the host key (already trusted, nothing added), stopped by the login check (this server lets nobody in)
+      expect(err.code, err.message).to.equal('ssh_login_failed')
+      expect(out.join('\n')).to.include('already trusted')
+      expect(fs.readFileSync(knownHosts, 'utf8')).to.equal(before)
+      expect(fs.existsSync(ctx.configPath)).to.equal(false)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it('--trust-host-key must match the offered fingerprint', async () => {
