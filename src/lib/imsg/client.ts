@@ -75,7 +75,7 @@ const EARLY_BUFFER_LIMIT = 10_000
 const MAX_TIMER_MS = 2_147_483_647
 
 /** Children to kill if this process exits without closing them (no orphaned imsg). */
-const live = new Set<ImsgClient>()
+const live = new Set<{kill(signal: NodeJS.Signals): void}>()
 let exitHookInstalled = false
 const FATAL_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
@@ -101,6 +101,18 @@ function installExitHook(): void {
       process.kill(process.pid, sig)
     }
     process.on(sig, onSignal)
+  }
+}
+
+/**
+ * Puts another detached process group (the probe's `rpc --help`) under the same rule: killed
+ * when this process exits or dies of a fatal signal. Returns the function that unregisters it.
+ */
+export function trackDetachedChild(child: {kill(signal: NodeJS.Signals): void}): () => void {
+  live.add(child)
+  installExitHook()
+  return () => {
+    live.delete(child)
   }
 }
 

@@ -5,7 +5,7 @@ import type {ResolvedAccount} from '../config/accounts.js'
 import type {Context} from '../context.js'
 import {errorMessage} from '../errors.js'
 import {classifyText, isStrictVersion, parseVersion, rpcHelpSupported} from './classify.js'
-import {ImsgClient} from './client.js'
+import {ImsgClient, trackDetachedChild} from './client.js'
 import {FIXES, ImsgError, ImsgMethodNotFoundError, ImsgTimeoutError, type FixContext} from './errors.js'
 import type {ImsgStatus} from './types.js'
 
@@ -82,9 +82,6 @@ export function resolveExecutable(cliPath: string, env: NodeJS.ProcessEnv): {pat
  * holding stdout open, so the result would wait for that child. Here the command gets its own
  * process group and the whole group is killed at the deadline.
  */
-const boundedKillers = new Set<() => void>()
-let boundedExitHook = false
-
 async function runBounded(file: string, args: string[], ms: number, env: NodeJS.ProcessEnv): Promise<{all?: unknown; stdout?: unknown; exitCode?: number; timedOut: boolean}> {
   const group = process.platform !== 'win32'
   const sub = execa(file, args, {reject: false, stdin: 'ignore', env, extendEnv: false, all: true, detached: group})
@@ -96,15 +93,9 @@ async function runBounded(file: string, args: string[], ms: number, env: NodeJS.
       // already gone
     }
   }
-  // Detached children are outside execa's cleanup: do not leave one behind if we exit first
-  // (one 'exit' listener for all, so many accounts probed at once add no listener each).
-  boundedKillers.add(killGroup)
-  if (!boundedExitHook) {
-    boundedExitHook = true
-    process.once('exit', () => {
-      for (const k of boundedKillers) k()
-    })
-  }
+  // Detached children are outside execa's cleanup and the terminal's Ctrl-C: killed like imsg rpc
+  // children when we exit or die of a signal.
+  const untrack = trackDetachedChild({kill: killGroup})
   let timedOut = false
   const timer = setTimeout(() => {
     timedOut = true
@@ -115,7 +106,7 @@ async function runBounded(file: string, args: string[], ms: number, env: NodeJS.
     return {all: r.all, stdout: r.stdout, exitCode: r.exitCode, timedOut: timedOut || r.timedOut}
   } finally {
     clearTimeout(timer)
-    boundedKillers.delete(killGroup)
+    untrack()
   }
 }
 

@@ -73,6 +73,25 @@ describe('probeAccount', function () {
     expect(alive(), 'the wrapper\'s child was left running').to.equal(false)
   })
 
+  it('Ctrl-C (SIGINT) during a hung rpc --help kills the wrapper\'s whole group and the process still dies of the signal', async () => {
+    const pidFile = path.join(dir, 'grandchild.pid')
+    const cli = script('imsg-wrap', `#!/bin/sh\nsleep 30 &\necho $! > ${pidFile}\nwait\n`)
+    const code = `import {probeAccount} from ${JSON.stringify(path.join(REPO_ROOT, 'src/lib/imsg/probe.ts'))}
+      import {createLogger} from ${JSON.stringify(path.join(REPO_ROOT, 'src/lib/log.ts'))}
+      import {ACCOUNT_DEFAULTS} from ${JSON.stringify(path.join(REPO_ROOT, 'src/lib/config/schema.ts'))}
+      await probeAccount({...ACCOUNT_DEFAULTS, id: 'default', keyPrefix: 'channels.imessage', cliPath: ${JSON.stringify(cli)}}, {env: process.env, home: ${JSON.stringify(dir)}, platform: 'linux', log: createLogger({level: 'error', write: () => {}})}, {timeoutMs: 60000})`
+    const sub = execa(process.execPath, ['--import=tsx', '--input-type=module', '-e', code], {cwd: REPO_ROOT, reject: false})
+    for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await new Promise((res) => setTimeout(res, 100))
+    await new Promise((res) => setTimeout(res, 200))
+    sub.kill('SIGINT')
+    const r = await sub
+    expect(r.signal, r.stderr).to.equal('SIGINT')
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'))
+    const alive = () => fs.existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((res) => setTimeout(res, 100))
+    expect(alive(), 'the wrapper\'s child was left running').to.equal(false)
+  })
+
   it('a --timeout above the timer maximum (~24.8 days) does not time out at once', async () => {
     const r = await probeAccount(account({cliPath: FAKE}), ctx(), {timeoutMs: 3_000_000_000})
     expect(r.checks.filter((x) => x.status === 'fail')).to.deep.equal([])
