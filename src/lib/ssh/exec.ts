@@ -48,7 +48,8 @@ export function classifySshFailure(stderr: string, what: string, dest: string): 
       fix: `Trust it after checking its fingerprint: remoteclaw setup imessage, or ssh ${dest} true once in a terminal.`,
     })
   }
-  if (/Permission denied|Too many authentication failures/i.test(s)) {
+  // "Permission denied (publickey,...)" is a refused login; a bare "scp: <path>: Permission denied" is a file
+  if (/Permission denied \(|Too many authentication failures/i.test(s)) {
     return new RemoteclawError(`${what}: ${dest} refused key login (${last})`, {
       code: 'ssh_auth_failed',
       fix: `Install your public key on the Mac: ssh-copy-id ${dest}   (then check: ssh -o BatchMode=yes ${dest} true)`,
