@@ -136,6 +136,19 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     expect(fs.readFileSync(h.configPath, 'utf8')).to.not.contain('"open"')
   })
 
+  it('/config runs only for senders approved by name: under open DMs ("*") a stranger\'s /config set is not run and goes to the agent as text', async () => {
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}, commands: {config: true}})
+    h.start()
+    await h.ready()
+    const before = fs.readFileSync(h.configPath, 'utf8')
+    await h.inject('+15550006000', '/config set channels.imessage.responsePrefix pwned')
+    const line = await h.waitForLog(/\/config from \+15550006000 not run: only senders approved by name/)
+    expect(String(line.admit)).to.equal('remoteclaw pairing approve imessage +15550006000')
+    const sent = await h.waitForSent(1)
+    expect(sent[0]!.text).to.equal('/config set channels.imessage.responsePrefix pwned')
+    expect(fs.readFileSync(h.configPath, 'utf8')).to.equal(before)
+  })
+
   it('refuses two accounts on the same cliPath + dbPath with exit 7', async () => {
     h.writeConfig({accounts: {a: {}, b: {}}})
     h.start()

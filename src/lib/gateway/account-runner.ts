@@ -54,7 +54,7 @@ export const DEFAULT_TIMINGS: RunnerTimings = {
 
 export interface ChatCommandHandler {
   /** Returns the reply text when `env` was a chat command it handled, else undefined. */
-  (env: Envelope, account: ResolvedAccount): Promise<string | undefined>
+  (env: Envelope, account: ResolvedAccount, approved: {isApproved(handle: string): boolean}): Promise<string | undefined>
 }
 
 export interface RunnerDeps {
@@ -608,7 +608,7 @@ export class AccountRunner {
     }
     const sessionKey = sessionKeyFor(agent.id, env)
     const task = async () => {
-      const command = this.d.chatCommand ? await this.d.chatCommand(env, a) : undefined
+      const command = this.d.chatCommand ? await this.d.chatCommand(env, a, this.approved) : undefined
       let text: string | undefined
       let files: string[] | undefined
       if (command !== undefined) {

@@ -4,11 +4,24 @@ import {getConfigValue, setConfigValue, unsetConfigValue} from '../config/store.
 import type {Context} from '../context.js'
 import {errorMessage} from '../errors.js'
 import type {Logger} from '../log.js'
+import {matchesAllowList} from '../access/decide.js'
 import type {Envelope} from './envelope.js'
 
 /**
- * `/config get|set|unset <path> [value]` from chat. Only reached for accepted messages (an
- * approved DM sender or an addressed, allowed group sender). Needs commands.config: true;
+ * A sender approved by name: pairing-approved, or their handle listed in allowFrom or
+ * groupAllowFrom. "*" and chat_* entries do not count: they admit whoever writes in a chat,
+ * and /config can change what the gateway runs (agents.list[].command).
+ */
+export function approvedByName(env: Envelope, account: ResolvedAccount, approved: {isApproved(handle: string): boolean}): boolean {
+  if (env.sender.handle === '') return false
+  if (approved.isApproved(env.sender.handle)) return true
+  const named = [...account.allowFrom, ...account.groupAllowFrom].filter((e) => e !== '*' && !/^chat_(id|guid|identifier):/i.test(e))
+  return named.length > 0 && matchesAllowList(env, named, account.region)
+}
+
+/**
+ * `/config get|set|unset <path> [value]` from chat. Only reached for accepted messages, and only
+ * run for senders approved by name (approvedByName). Needs commands.config: true;
  * set/unset also need configWrites (account, then channel; default true). Writes go through
  * the validated, comment-preserving writer; the gateway's config watcher then applies them.
  */
@@ -26,8 +39,8 @@ export function createConfigCommandHandler(deps: {
   ctx: Pick<Context, 'configPath' | 'home'>
   config: () => RemoteclawConfig
   log: Logger
-}): (env: Envelope, account: ResolvedAccount) => Promise<string | undefined> {
-  return async (env, account) => {
+}): (env: Envelope, account: ResolvedAccount, approved: {isApproved(handle: string): boolean}) => Promise<string | undefined> {
+  return async (env, account, approved) => {
     const text = env.text.trim()
     if (!text.startsWith('/config')) return undefined
     const m = CONFIG_COMMAND.exec(text)
@@ -37,6 +50,13 @@ export function createConfigCommandHandler(deps: {
       deps.log.info(`/config from ${who} not run: chat commands are off (commands.config is not true); passing it to the agent as text`, {
         admit: 'remoteclaw config set commands.config true',
       })
+      return undefined
+    }
+    if (!approvedByName(env, account, approved)) {
+      deps.log.info(
+        `/config from ${who || 'an unknown sender'} not run: only senders approved by name may use chat commands (pairing approval, or their handle in ${account.keyPrefix}.allowFrom; "*" and chat_* entries do not count); passing it to the agent as text`,
+        {admit: who ? `remoteclaw pairing approve imessage ${who}${account.keyPrefix.includes('.accounts.') ? ` --account ${account.id}` : ''}` : undefined},
+      )
       return undefined
     }
     const [, verb, path, value] = m
