@@ -92,9 +92,13 @@ function splitLength(text: string, limit: number, out: string[]): void {
   push(out, text.slice(start))
 }
 
-const FENCE = /^\s*(```|~~~)/
+const FENCE = /^\s*(`{3,}|~{3,})(.*)$/
 
-/** Paragraphs (blank-line separated), with fenced code blocks kept whole. */
+/**
+ * Paragraphs (blank-line separated), with fenced code blocks kept whole. As in Markdown, a
+ * fence is closed only by the same character, at least as many times, and nothing after it,
+ * so a ```` block can show a ``` block inside it.
+ */
 function paragraphs(text: string): string[] {
   const blocks: string[] = []
   let cur: string[] = []
@@ -102,8 +106,9 @@ function paragraphs(text: string): string[] {
   for (const line of text.split('\n')) {
     const m = FENCE.exec(line)
     if (m) {
-      if (fence === undefined) fence = m[1]
-      else if (m[1] === fence) fence = undefined
+      const run = m[1]!
+      if (fence === undefined) fence = run
+      else if (run[0] === fence[0] && run.length >= fence.length && m[2]!.trim() === '') fence = undefined
     }
     if (fence === undefined && line.trim() === '' && !m) {
       if (cur.length > 0) blocks.push(cur.join('\n'))

@@ -68,6 +68,14 @@ describe('chunkText', () => {
     expect(chunkText(t, {limit: 12, mode: 'newline'})).to.deep.equal(['one\n\ntwo', '```\na\n\nb\n```', 'x'.repeat(12), 'x'.repeat(12), 'x'])
   })
 
+  it('newline: a longer fence (````) is closed only by a fence at least as long, so an inner ``` block stays inside it', () => {
+    const outer = '````md\n```\na\n\nb\n```\n````'
+    expect(chunkText(`intro\n\n${outer}\n\nend`, {limit: outer.length, mode: 'newline'})).to.deep.equal(['intro', outer, 'end'])
+    // a fence line with an info string does not close a block
+    const tilde = '~~~\nx\n~~~js\n\ny\n~~~'
+    expect(chunkText(`${tilde}\n\nz`, {limit: tilde.length, mode: 'newline'})).to.deep.equal([tilde, 'z'])
+  })
+
   it('returns no chunks for blank text and one for short text', () => {
     expect(chunkText('  \n\n ', {limit: 10, mode: 'length'})).to.deep.equal([])
     expect(chunkText('hi', {limit: 4000, mode: 'newline'})).to.deep.equal(['hi'])
