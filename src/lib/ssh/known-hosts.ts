@@ -2,7 +2,7 @@ import {createHmac, randomBytes, timingSafeEqual} from 'node:crypto'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import {RemoteclawError} from '../errors.js'
-import {ensureDir700, readIfExists, withFileLock} from '../util/files.js'
+import {mkdirPrivate, readIfExists, withFileLock} from '../util/files.js'
 import {fetchHostKey, fingerprintOf, type HostKey} from './hostkey.js'
 import {validateHost, validatePort} from './validate.js'
 
@@ -181,7 +181,7 @@ export function hostKeyMismatchError(host: string, port: number | undefined, fin
 /**
  * Appends host:port -> key to known_hosts (hashed name when `hashed`, as HashKnownHosts does).
  * Never rewrites or removes lines: an existing different key of the same type is an error
- * (fail closed); an existing identical key is a no-op. Creates the file 0600 / dir 0700.
+ * (fail closed); an existing identical key is a no-op. Creates the file 0600 / a missing dir 0700.
  */
 export async function appendKnownHost(
   file: string,
@@ -191,7 +191,8 @@ export async function appendKnownHost(
   opts: {hashed?: boolean; random?: (n: number) => Buffer} = {},
 ): Promise<{added: boolean; line: string}> {
   const name = knownHostName(host, port)
-  await ensureDir700(path.dirname(file))
+  // created 0700 when missing; an existing folder keeps its mode
+  await mkdirPrivate(path.dirname(file))
   return withFileLock(file, async () => {
     const found = await lookupHostKeyDetailed(file, host, port, key)
     if (found.status === 'mismatch' || found.status === 'revoked') {

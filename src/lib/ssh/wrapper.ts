@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import {UsageError} from '../errors.js'
-import {ensureDir700} from '../util/files.js'
+import {mkdirPrivate} from '../util/files.js'
 import {shQuote} from './quote.js'
 import {formatDestination, validateHost, validatePort, validateRemotePath, validateUser} from './validate.js'
 
@@ -92,7 +92,8 @@ export function renderWrapper(o: WrapperOptions): string {
  * rename), so re-running setup is a no-op. Returns whether the file changed.
  */
 export async function writeWrapper(file: string, text: string): Promise<{changed: boolean}> {
-  await ensureDir700(path.dirname(file))
+  // created 0700 when missing; an existing folder (e.g. /usr/local/bin) keeps its mode
+  await mkdirPrivate(path.dirname(file))
   let current: string | undefined
   try {
     current = await fsp.readFile(file, 'utf8')

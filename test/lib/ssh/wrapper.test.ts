@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
+import {appendKnownHost} from '../../../src/lib/ssh/known-hosts.js'
 import {parseTransparentWrapper, renderWrapper, writeWrapper} from '../../../src/lib/ssh/wrapper.js'
 import {tempDir} from '../../helpers/cli.js'
 
@@ -41,6 +42,28 @@ describe('ssh wrapper text', () => {
       expect(fs.statSync(file).mtimeMs).to.equal(mtime)
       expect(await writeWrapper(file, renderWrapper({...o, host: 'other'}))).to.deep.equal({changed: true})
       expect(fs.readFileSync(file, 'utf8')).to.include('bot@other')
+    } finally {
+      cleanup()
+    }
+  })
+})
+
+describe('writing into an existing folder', () => {
+  it('leaves the mode of a folder it did not create alone (a wrapper in /usr/local/bin must not lock other users out)', async () => {
+    const {dir, cleanup} = tempDir()
+    try {
+      const shared = path.join(dir, 'bin')
+      fs.mkdirSync(shared)
+      fs.chmodSync(shared, 0o755)
+      await writeWrapper(path.join(shared, 'imsg-bot'), renderWrapper({user: 'bot', host: 'localhost', remoteImsgPath: '/usr/local/bin/imsg'}))
+      expect(fs.statSync(path.join(shared, 'imsg-bot')).mode & 0o777).to.equal(0o700)
+      expect(fs.statSync(shared).mode & 0o777).to.equal(0o755)
+      const key = {keyType: 'ssh-ed25519', keyBase64: 'AAAAC3NzaC1lZDI1NTE5AAAAIJ+JlvNAqARHGyfek+0NwoDjeyEWGmgrRNhHlHNyYi66'}
+      await appendKnownHost(path.join(shared, 'known_hosts'), 'mac.local', 22, key)
+      expect(fs.statSync(shared).mode & 0o777).to.equal(0o755)
+      // a folder it creates is owner-only
+      await appendKnownHost(path.join(dir, 'new-ssh', 'known_hosts'), 'mac.local', 22, key)
+      expect(fs.statSync(path.join(dir, 'new-ssh')).mode & 0o777).to.equal(0o700)
     } finally {
       cleanup()
     }
