@@ -70,6 +70,27 @@ describe('writing into an existing folder', () => {
   })
 })
 
+describe('replacing a file', () => {
+  it('never replaces a file it did not generate (a hand-written wrapper, the imsg binary); its own it regenerates', async () => {
+    const {dir, cleanup} = tempDir()
+    try {
+      const mine = path.join(dir, 'imsg-ssh')
+      fs.writeFileSync(mine, '#!/bin/sh\nexec ssh -T bot@mac imsg "$@"\n', {mode: 0o755})
+      const o = {user: 'bot', host: 'localhost', remoteImsgPath: '/usr/local/bin/imsg'}
+      const err = await writeWrapper(mine, renderWrapper(o)).catch((e: unknown) => e as Error & {fix?: string})
+      expect(err).to.be.instanceOf(Error)
+      expect((err as Error).message).to.include(mine)
+      expect((err as {fix?: string}).fix).to.include('--cli-path')
+      expect(fs.readFileSync(mine, 'utf8')).to.equal('#!/bin/sh\nexec ssh -T bot@mac imsg "$@"\n')
+      const ours = path.join(dir, 'imsg-bot')
+      await writeWrapper(ours, renderWrapper(o))
+      expect(await writeWrapper(ours, renderWrapper({...o, host: 'other'}))).to.deep.equal({changed: true})
+    } finally {
+      cleanup()
+    }
+  })
+})
+
 describe('parseTransparentWrapper', () => {
   it('derives user and host from the seed wrappers', () => {
     expect(parseTransparentWrapper('#!/usr/bin/env bash\nexec ssh -T bot@mac-mini.tailnet-1234.ts.net imsg "$@"\n')).to.deep.equal({
