@@ -36,7 +36,8 @@ export async function resolveInboundAttachments(
         admit: `remoteclaw config set ${includeAttachmentsKey(account)} true`,
       })
     }
-    return {attachments: [], notes: []}
+    // The agent is told how many were left out (README: Attachments, Inbound).
+    return {attachments: [], notes: [`${env.attachments.length} attachment(s) left out`]}
   }
   const r = await fetchInbound(ctx, account, env.attachments, {sessionKey, chatId: env.chat.chatId, log})
   return {

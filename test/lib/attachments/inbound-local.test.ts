@@ -2,7 +2,8 @@ import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
 import {resolveInboundAttachments} from '../../../src/lib/attachments/inbound.js'
-import type {EnvelopeAttachment} from '../../../src/lib/gateway/envelope.js'
+import {resetAttachmentNotices, resolveInboundAttachments as seamResolve} from '../../../src/lib/gateway/attachments-seam.js'
+import type {Envelope, EnvelopeAttachment} from '../../../src/lib/gateway/envelope.js'
 import {tempDir} from '../../helpers/cli.js'
 import {makeAccount, makeCtx} from './helpers.js'
 
@@ -31,6 +32,18 @@ describe('inbound attachments (imsg on this machine)', () => {
     const account = makeAccount({}, ctx.home)
     const r = await resolveInboundAttachments(ctx, account, [att('/x/a.jpg', 1), att('/x/b.jpg', 1)], {sessionKey: 's'})
     expect(r).to.deep.equal({items: [], notes: ['2 attachment(s) left out']})
+  })
+
+  it('includeAttachments off, through the gateway seam: the agent text gets the count note, the log the key once per chat', async () => {
+    const {ctx, records} = makeCtx(path.join(dir, 'home'), path.join(dir, 'state'))
+    const account = makeAccount({}, ctx.home)
+    resetAttachmentNotices()
+    const env = {accountId: 'default', chat: {chatId: 7}, sender: {handle: '+15551234567'}, attachments: [att('/x/a.jpg', 1), att('/x/b.jpg', 1)]} as unknown as Envelope
+    for (let i = 0; i < 2; i++) {
+      const r = await seamResolve(ctx, env, account, 's', ctx.log)
+      expect(r).to.deep.equal({attachments: [], notes: ['2 attachment(s) left out']})
+    }
+    expect(records.filter((x) => x.msg.includes('channels.imessage.includeAttachments is off'))).to.have.length(1)
   })
 
   it('hands over files under the allowed root with path, mimeType, name and size', async () => {
