@@ -21,7 +21,15 @@ export interface AgentInput {
   text: string
   /** Unaddressed group messages since the last answered one, oldest first. */
   history: HistoryEntry[]
-  attachments: EnvelopeAttachment[]
+  attachments: AgentAttachment[]
+}
+
+/** One inbound attachment as the agent gets it (README: Attachments): a readable file on the gateway host. */
+export interface AgentAttachment {
+  path: string
+  mimeType: string
+  name: string
+  size: number
 }
 
 /**
@@ -71,6 +79,6 @@ export function buildAgentInput(
     sender: {handle: env.sender.handle || env.sender.raw, ...(env.sender.displayName ? {name: env.sender.displayName} : {})},
     text: env.text,
     history,
-    attachments: opts.attachments ?? [],
+    attachments: (opts.attachments ?? []).map((a) => ({path: a.originalPath, mimeType: a.mimeType, name: a.name, size: a.size})),
   }
 }

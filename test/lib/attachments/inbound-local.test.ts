@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
+import {buildAgentInput} from '../../../src/lib/agents/types.js'
 import {resolveInboundAttachments} from '../../../src/lib/attachments/inbound.js'
 import {resetAttachmentNotices, resolveInboundAttachments as seamResolve} from '../../../src/lib/gateway/attachments-seam.js'
 import type {Envelope, EnvelopeAttachment} from '../../../src/lib/gateway/envelope.js'
@@ -44,6 +45,17 @@ describe('inbound attachments (imsg on this machine)', () => {
       expect(r).to.deep.equal({attachments: [], notes: ['2 attachment(s) left out']})
     }
     expect(records.filter((x) => x.msg.includes('channels.imessage.includeAttachments is off'))).to.have.length(1)
+  })
+
+  it('the agent input lists each attachment as {path, mimeType, name, size} (README, issue 5)', async () => {
+    const {ctx} = makeCtx(path.join(dir, 'home'), path.join(dir, 'state'))
+    const account = makeAccount({includeAttachments: true, attachmentRoots: ['~/Library/Messages/Attachments']}, ctx.home)
+    const f = path.join(root, 'IMG.png')
+    fs.writeFileSync(f, 'png!')
+    const env = {accountId: 'default', chat: {chatId: 7, guid: '', identifier: '', name: '', participants: []}, isGroup: false, sender: {handle: '+15551234567', raw: '+15551234567'}, text: 'hi', attachments: [att(f, 4)]} as unknown as Envelope
+    const r = await seamResolve(ctx, env, account, 's', ctx.log)
+    const input = JSON.parse(JSON.stringify(buildAgentInput(env, 's', [], {attachments: r.attachments})))
+    expect(input.attachments).to.deep.equal([{path: fs.realpathSync(f), mimeType: 'image/png', name: 'IMG.png', size: 4}])
   })
 
   it('hands over files under the allowed root with path, mimeType, name and size', async () => {
