@@ -1,6 +1,8 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
+import {execa} from 'execa'
+import {IMSG_SIM} from '../helpers/cli.js'
 import {GatewayHarness} from '../lib/gateway/harness.js'
 
 /**
@@ -44,6 +46,33 @@ describe('remoteclaw gateway (CLI child + imsg simulator)', function () {
     expect(health.accounts.default!.running).to.equal(false)
     expect(fs.statSync(path.join(h.dir, 'gateway', 'health.json')).mode & 0o777).to.equal(0o600)
     expect(fs.statSync(path.join(h.dir, 'gateway', 'accounts', 'default', 'state.json')).mode & 0o777).to.equal(0o600)
+  })
+
+  it('after dbPath changes (the bot moved), the old cursor is not applied to the new chat.db: its first message is answered', async () => {
+    const sender = '+15550007000'
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: [sender]}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    for (let i = 1; i <= 5; i++) await h.inject(sender, `old ${i}`)
+    await h.waitForSent(5)
+    expect(await h.stop()).to.equal(0)
+
+    // A fresh chat.db: its rows start at 1, far below the cursor saved for the old one.
+    const dbB = path.join(h.dir, 'moved', 'chat.db')
+    fs.mkdirSync(path.dirname(dbB))
+    const simB = (args: string[]) => execa(IMSG_SIM, [...args, '--db', dbB], {env: {HOME: h.dir}})
+    await simB(['init'])
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: [sender], dbPath: dbB}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.logs = []
+    h.start()
+    await h.ready()
+    await h.waitForLog(/imsg source changed/)
+    await simB(['inject', '--from', sender, '--text', 'hello from the new Mac'])
+    const sentB = await h.waitFor(async () => {
+      const rows = JSON.parse(String((await simB(['sent', '--json'])).stdout)) as Array<{text: string}>
+      return rows.length > 0 ? rows : undefined
+    }, 'the reply in the new database')
+    expect(sentB.map((r) => r.text)).to.deep.equal(['hello from the new Mac'])
   })
 
   it('a pairing code whose send cannot be journaled is logged with the approve command; the gateway keeps running', async () => {

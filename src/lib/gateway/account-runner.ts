@@ -265,6 +265,19 @@ export class AccountRunner {
     this.client = client
     const version = await this.detectVersion(client)
     if (this.stopping) throw new StopSignal()
+    // A cursor counts rows of one chat.db: after cliPath or dbPath changes (the bot moved to another
+    // Mac or user) it means nothing, and a higher old cursor would silently skip the new rows.
+    const source = JSON.stringify([a.cliPath, a.dbPath ?? ''])
+    if (this.state.source !== undefined && this.state.source !== source && this.state.cursor !== 0) {
+      this.log.warn(
+        `imsg source changed (cliPath/dbPath was ${this.state.source}, now ${source}): the saved cursor (row ${this.state.cursor}) belongs to the other database; starting from the newest message in this one`,
+      )
+      this.state.cursor = 0
+    }
+    if (this.state.source !== source) {
+      this.state.source = source
+      if (this.state.cursor !== 0) await this.state.compact()
+    }
     if (this.state.cursor === 0) await this.initCursor(client)
     if (this.state.pending().length > 0) await this.reconcilePending(client)
     if (this.stopping) throw new StopSignal()

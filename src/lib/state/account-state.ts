@@ -30,6 +30,8 @@ export interface PendingSend {
 interface Snapshot {
   version: 1
   cursor: number
+  /** Which imsg source (cliPath + dbPath) the cursor counts rows of; absent in older snapshots. */
+  source?: string
   seen: string[]
   pending: PendingSend[]
 }
@@ -56,6 +58,8 @@ export function accountStateDir(stateDir: string, accountId: string): string {
 
 export class AccountState {
   cursor = 0
+  /** The imsg source the cursor belongs to (see Snapshot.source). */
+  source: string | undefined
   private readonly seen = new Set<string>()
   private readonly pendingSends = new Map<string, PendingSend>()
   private fd: number | undefined
@@ -108,6 +112,7 @@ export class AccountState {
         })
       }
       s.cursor = snap.cursor
+      s.source = typeof snap.source === 'string' ? snap.source : undefined
       for (const g of snap.seen) s.seen.add(g)
       for (const p of snap.pending ?? []) s.pendingSends.set(p.inboundGuid, p)
     }
@@ -261,7 +266,7 @@ export class AccountState {
 
   /** Rewrites the snapshot atomically, then truncates the journal. */
   async compact(): Promise<void> {
-    const snap: Snapshot = {version: 1, cursor: this.cursor, seen: [...this.seen], pending: this.pending()}
+    const snap: Snapshot = {version: 1, cursor: this.cursor, source: this.source, seen: [...this.seen], pending: this.pending()}
     await writeFileAtomic600(this.snapshotFile, JSON.stringify(snap))
     if (this.fd !== undefined) {
       fs.closeSync(this.fd)
