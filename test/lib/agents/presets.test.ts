@@ -134,6 +134,13 @@ describe('preset agent CLIs (fake CLIs following each documented event stream)',
     })
   }
 
+  it('group context goes before the message, attachments that are not images after it', async () => {
+    const group = {...env, isGroup: true, chat: {...env.chat, chatId: 42}, sender: {...env.sender, displayName: 'Ann'}, text: 'hello there'}
+    const hist = [{sender: '+15551230002', senderName: 'Bo', text: 'earlier', createdAt: 0, messageId: 9}]
+    const res = await runner('codex').run(buildAgentInput(group, 'agent:a:imessage:group:42', hist))
+    expect(res.text).to.equal('You said: Earlier messages in this group chat, for context:\nBo (+15551230002): earlier\n\nMessage from Ann (+15551230001):\nhello there')
+  })
+
   it('gemini: the MCP settings file merges the operator\'s system settings and is removed after the run', async () => {
     const sys = path.join(t.dir, 'system-settings.json')
     fs.writeFileSync(sys, JSON.stringify({mcpServers: {theirs: {command: 'x'}}, general: {a: 1}}))
