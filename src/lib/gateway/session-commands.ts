@@ -15,8 +15,8 @@ import type {Envelope} from './envelope.js'
  */
 export const SESSION_COMMAND = /^\/(new|reset|status)\s*$/i
 
-export function createSessionCommandHandler(deps: {store: SessionStore; log: Logger; now: () => number}) {
-  const turns = new SessionTurns({store: deps.store, log: deps.log, now: deps.now})
+export function createSessionCommandHandler(deps: {store: SessionStore; turns: SessionTurns; log: Logger; now: () => number}) {
+  const {turns} = deps
   return async (
     env: Envelope,
     account: ResolvedAccount,
@@ -36,6 +36,7 @@ export function createSessionCommandHandler(deps: {store: SessionStore; log: Log
     }
     const {agent, sessionKey} = route
     try {
+      await turns.settled(sessionKey)
       if (verb === 'new' || verb === 'reset') {
         const removed = await deps.store.remove([sessionKey])
         deps.log.info(`/${verb} by ${who}: session ${sessionKey} ${removed.length > 0 ? 'reset' : 'had nothing to reset'}; the next message starts fresh`, {sessionKey})

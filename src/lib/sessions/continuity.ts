@@ -34,9 +34,21 @@ export interface SessionTurnRequest {
  * cwd, or `idleMinutes` without a turn, starts fresh (logged).
  */
 export class SessionTurns {
+  /**
+   * Store writes still running, per key. A turn's outcome is recorded after its answer is
+   * returned (off the reply's path); the next turn of the same key, /status and a stop wait for it.
+   */
+  private readonly writes = new Map<string, Promise<void>>()
+
   constructor(
     private readonly d: {store: SessionStore; log: Logger; now: () => number},
   ) {}
+
+  /** Resolves when the outcome of the last turn of `key` (or of every key) is in the store. */
+  async settled(key?: string): Promise<void> {
+    if (key !== undefined) await this.writes.get(key)
+    else await Promise.all([...this.writes.values()])
+  }
 
   private cwdOf(agent: ResolvedAgent): string {
     return path.resolve(agent.cwd ?? process.cwd())
@@ -58,6 +70,7 @@ export class SessionTurns {
     const log = this.d.log
     let rec: SessionRecord | undefined
     let storeOk = true
+    await this.writes.get(key)
     try {
       rec = await this.d.store.get(key)
     } catch (error) {
@@ -81,7 +94,12 @@ export class SessionTurns {
       res = await req.runner.run({...req.input, session: strip(session)}, req.opts)
       if (res.resumeRefused) res = {error: 'the agent CLI refused a fresh session as a resume (no session id was passed)'}
     }
-    if (storeOk) await this.record(req, rec, session, res, refused)
+    if (storeOk) {
+      const w = this.record(req, rec, session, res, refused).finally(() => {
+        if (this.writes.get(key) === w) this.writes.delete(key)
+      })
+      this.writes.set(key, w)
+    }
     const out: SessionTurnResult = {...res, session: {...session, ...(res.sessionId && !res.error ? {id: res.sessionId} : {})}}
     delete out.resumeRefused
     return out

@@ -55,7 +55,9 @@ describe('session continuity (store + fake CLIs, injected clock)', function () {
   const claude = (extra: Record<string, unknown> = {}, top: RemoteclawConfig = {}) => agentOf({...top, agents: {list: [{id: 'main', runtime: 'claude', cwd, ...extra}]}})
   const say = async (agent: ResolvedAgent, text: string, extraEnv: Record<string, string> = {}, k = key) => {
     const runner = createAgentRunner(agent, {env: {...fakes.env, ...extraEnv}, spawn: execa, log: createLogger({level: 'error', write: () => {}})})
-    return turns.run({agent, runner, sessionKey: k, accountId: 'default', input: buildAgentInput({...env, text}, k)})
+    const r = await turns.run({agent, runner, sessionKey: k, accountId: 'default', input: buildAgentInput({...env, text}, k)})
+    await turns.settled(k)
+    return r
   }
 
   it('stores the CLI session id and resumes it on the next turn; the record has the documented fields', async () => {
