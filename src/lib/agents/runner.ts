@@ -383,6 +383,7 @@ export function createAgentRunner(agent: ResolvedAgent | AgentConfig, ctx: Agent
         REMOTECLAW_ACCOUNT_ID: input.accountId,
         REMOTECLAW_CHAT: input.chat.target,
         REMOTECLAW_SENDER: input.sender.handle,
+        ...opts.env,
       }
       let scratchDir: string | undefined
       const scratch = async () => (scratchDir ??= await fsp.mkdtemp(path.join(os.tmpdir(), 'remoteclaw-run-')))

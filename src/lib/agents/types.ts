@@ -52,6 +52,8 @@ export interface McpServerSpec {
 /** Per-run extras that are not part of the agent's input document. */
 export interface AgentRunOptions {
   mcp?: McpServerSpec
+  /** Extra environment for this run's agent process (e.g. a per-turn token of the agent tools). */
+  env?: Record<string, string>
   /** Each finished assistant text block, in order, as the CLI completes it (block streaming). */
   onBlock?: (text: string) => void
 }
