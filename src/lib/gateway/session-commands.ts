@@ -6,7 +6,7 @@ import {formatAgo} from '../pairing/format.js'
 import {SessionTurns} from '../sessions/continuity.js'
 import type {SessionStore} from '../sessions/store.js'
 import {approvedByName} from './chat-commands.js'
-import type {Envelope} from './envelope.js'
+import type {Envelope} from '../core/envelope.js'
 
 /**
  * `/new` (alias `/reset`) and `/status` from chat. On by default, for senders approved by name

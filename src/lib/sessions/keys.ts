@@ -1,4 +1,4 @@
-import type {Envelope} from '../gateway/envelope.js'
+import type {Envelope} from '../core/envelope.js'
 
 /**
  * Session keys. Each group chat gets its own session; DMs share the agent's main session, or,

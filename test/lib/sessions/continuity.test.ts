@@ -6,7 +6,7 @@ import {resolveAgents, type ResolvedAgent} from '../../../src/lib/agents/resolve
 import {createAgentRunner} from '../../../src/lib/agents/runner.js'
 import {buildAgentInput} from '../../../src/lib/agents/types.js'
 import type {RemoteclawConfig} from '../../../src/lib/config/schema.js'
-import type {Envelope} from '../../../src/lib/gateway/envelope.js'
+import type {Envelope} from '../../../src/lib/core/envelope.js'
 import {createLogger, type LogRecord} from '../../../src/lib/log.js'
 import {SessionTurns} from '../../../src/lib/sessions/continuity.js'
 import {sessionKeyFor} from '../../../src/lib/sessions/keys.js'
