@@ -149,7 +149,7 @@ class Sink {
     while (to > from && isWs(text.charCodeAt(to - 1))) to--
     let f = from
     while (f < to && isWs(text.charCodeAt(f))) f++
-    if (f === to) return
+    if (f >= to) return
     if (this.out.length >= this.max) {
       this.stoppedAt = f
       return
@@ -165,7 +165,9 @@ function splitLength(text: string, from: number, to: number, limit: number, sink
     const end = start + limit
     // 1. the last newline that leaves at most `limit` units before it (a CR before it is trimmed)
     let nl = -1
-    for (let q = end; q >= start; q--) {
+    // a CR LF whose CR is the first unit past the limit still breaks here (the CR is trimmed)
+    const top = text.charCodeAt(end) === 13 && end + 1 < to && text.charCodeAt(end + 1) === 10 ? end + 1 : end
+    for (let q = top; q >= start; q--) {
       if (text.charCodeAt(q) === 10) {
         nl = q
         break

@@ -97,6 +97,7 @@ describe('chunkText', () => {
       it('keeps \\r\\n inside a chunk (only whitespace at a break is dropped)', () => {
         expect(chunkText('one\r\ntwo\r\n\r\nthree', {limit: 100, mode})).to.deep.equal(['one\r\ntwo\r\n\r\nthree'])
         expect(chunkText('aaaa\r\nbbbb', {limit: 6, mode})).to.deep.equal(['aaaa', 'bbbb'])
+        expect(chunkText('aaaa\r\nbbbb', {limit: 4, mode})).to.deep.equal(['aaaa', 'bbbb'])
       })
 
       it('never hands Intl.Segmenter more than a window of the text, so a 1 MB reply is linear', () => {
