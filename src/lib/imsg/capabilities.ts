@@ -1,6 +1,7 @@
 // What this imsg can do beyond plain send/receive: typing, read receipts, tapbacks (and emoji
 // tapbacks), threaded replies, tracked sends. Detected at each child start, never assumed
 // (addendum §6): 0.14+ from RPC `status`; older from `imsg status --json` or not at all.
+import {ExitCode, RemoteclawError} from '../errors.js'
 import {compareVersions} from './classify.js'
 import {ImsgError} from './errors.js'
 import type {ImsgStatus} from './types.js'
@@ -23,7 +24,7 @@ export type CapabilitySet = Record<CapabilityName, Capability> & {
 
 /** What each capability is, for status output. */
 export const CAPABILITY_LABELS: Record<CapabilityName, string> = {
-  typing: 'typing indicator',
+  typing: 'typing indicators',
   read: 'read receipts',
   tapback: 'tapbacks',
   emojiTapback: 'emoji tapbacks',
@@ -179,4 +180,24 @@ export class AccountCapabilities {
 /** Is the given reaction usable here: a classic kind needs tapbacks, anything else emoji tapbacks. */
 export function reactionCapability(reaction: {kind?: string; emoji?: string}): CapabilityName {
   return reaction.kind !== undefined ? 'tapback' : 'emojiTapback'
+}
+
+/** A command asked for something this imsg cannot do (exit 5: imsg is reachable but lacks it). */
+export class CapabilityUnavailableError extends RemoteclawError {
+  readonly capability: CapabilityName
+  constructor(name: CapabilityName, c: Capability) {
+    super(`${CAPABILITY_LABELS[name]} are not usable with this imsg: ${c.reason ?? 'not detected'}`, {
+      code: 'capability_unavailable',
+      exitCode: ExitCode.UNHEALTHY,
+      fix: c.fix ?? 'See: remoteclaw channels status --probe',
+      details: {capability: name, reason: c.reason},
+    })
+    this.name = 'CapabilityUnavailableError'
+    this.capability = name
+  }
+}
+
+/** Throws CapabilityUnavailableError unless `name` is usable in `set`. */
+export function requireCapability(set: CapabilitySet, name: CapabilityName): void {
+  if (!set[name].usable) throw new CapabilityUnavailableError(name, set[name])
 }

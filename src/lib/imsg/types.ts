@@ -105,8 +105,9 @@ export type ChatSelector = {chat_id: number} | {chat_identifier: string} | {chat
 /** typing and read also take a direct `to` (with `service` imessage|sms for a chat imsg must synthesize). */
 export type PresenceTarget = ChatSelector | {to: string; service?: 'imessage' | 'sms'}
 
-/** The six classic tapback kinds as imsg's `tapback` names them (inbound rows say `emphasis`). */
-export type TapbackKind = 'love' | 'like' | 'dislike' | 'laugh' | 'emphasize' | 'question'
+import type {TapbackKind} from '../util/tapback.js'
+
+export type {TapbackKind}
 
 /** `tapback` (bridge only): a classic kind or, where `capabilities.features["tapback.emoji"] >= 2`, any emoji. */
 export type TapbackParams = ChatSelector & {

@@ -1,6 +1,8 @@
 // Tapback names: what users may type (`--reaction`, `ackReaction`, an agent's `react`), what imsg's
 // `tapback` takes, and what inbound reaction rows say (addendum §3).
-import type {TapbackKind} from './types.js'
+
+/** The six classic tapback kinds as imsg's `tapback` names them (inbound rows say `emphasis`). */
+export type TapbackKind = 'love' | 'like' | 'dislike' | 'laugh' | 'emphasize' | 'question'
 
 export const TAPBACK_KINDS: readonly TapbackKind[] = ['love', 'like', 'dislike', 'laugh', 'emphasize', 'question']
 
