@@ -1,3 +1,4 @@
+import {presenceLines} from './presence-context.js'
 import type {AgentInput} from './types.js'
 
 /**
@@ -65,6 +66,13 @@ export function isPreset(runtime: string): runtime is PresetName {
 
 /** The prompt a preset CLI gets: kept group messages as context, then the message itself. */
 export function presetPrompt(input: AgentInput): string {
+  // reactions since the last turn and the quoted message this one replies to (issue 12)
+  const presence = presenceLines(input)
+  if (presence.length > 0) return `${presence.join('\n')}\n${basePrompt(input)}`
+  return basePrompt(input)
+}
+
+function basePrompt(input: AgentInput): string {
   if (input.history.length === 0) return input.text
   const lines = input.history.map((h) => `${h.senderName ? `${h.senderName} (${h.sender})` : h.sender}: ${h.text}`)
   const from = input.sender.name ? `${input.sender.name} (${input.sender.handle})` : input.sender.handle

@@ -4,6 +4,7 @@ import type {AgentConfig} from '../config/schema.js'
 import type {Context} from '../context.js'
 import {ExitCode, RemoteclawError} from '../errors.js'
 import {isPreset, PRESETS, presetPrompt} from './presets.js'
+import {parseAgentReact, type AgentReact} from './presence-context.js'
 import {resolveAgent, type ResolvedAgent} from './resolve.js'
 import type {AgentInput, AgentResult, AgentRunner} from './types.js'
 
@@ -130,7 +131,7 @@ function tail(s: string): string {
   return t.length > STDERR_TAIL_CHARS ? '…' + t.slice(-STDERR_TAIL_CHARS) : t
 }
 
-function parseJsonOutput(stdout: string, cwd: string): {text?: string; files?: string[]} | string {
+function parseJsonOutput(stdout: string, cwd: string): {text?: string; files?: string[]; react?: AgentReact} | string {
   if (stdout.trim() === '') return {}
   let doc: unknown
   try {
@@ -140,11 +141,14 @@ function parseJsonOutput(stdout: string, cwd: string): {text?: string; files?: s
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return 'output "json" but stdout is not a JSON object'
   const {text, files} = doc as {text?: unknown; files?: unknown}
+  const react = parseAgentReact((doc as {react?: unknown}).react)
+  if (typeof react === 'string') return react
   if (text !== undefined && text !== null && typeof text !== 'string') return 'output "json": "text" must be a string'
   if (files !== undefined && files !== null && !(Array.isArray(files) && files.every((f) => typeof f === 'string'))) {
     return 'output "json": "files" must be an array of paths'
   }
-  const out: {text?: string; files?: string[]} = {}
+  const out: {text?: string; files?: string[]; react?: AgentReact} = {}
+  if (react) out.react = react
   const t = typeof text === 'string' ? text.trim() : ''
   if (t !== '') out.text = t
   const fl = Array.isArray(files) ? (files as string[]).filter((f) => f !== '').map((f) => path.resolve(cwd, f)) : []
