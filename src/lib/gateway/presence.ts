@@ -7,7 +7,7 @@ import {ImsgError} from '../imsg/errors.js'
 import type {PresenceTarget, TapbackParams} from '../imsg/types.js'
 import type {Logger} from '../log.js'
 import {reactionEmoji, type Reaction} from '../util/tapback.js'
-import type {Envelope} from './envelope.js'
+import type {Envelope} from '../core/envelope.js'
 
 /** The slice of the imsg client presence uses (the live child's). */
 export interface PresenceClient {

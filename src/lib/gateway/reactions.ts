@@ -1,7 +1,7 @@
 // Inbound tapbacks as context (issue 12): a reaction is never answered by itself; it waits for the
 // next turn of that chat and reaches the agent then ("Ana reacted 👍 to your message '…'").
 import type {ReactionNote} from '../agents/presence-context.js'
-import type {Envelope} from './envelope.js'
+import type {Envelope} from '../core/envelope.js'
 
 export type {ReactionNote}
 
