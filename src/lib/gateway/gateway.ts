@@ -1,3 +1,4 @@
+import type {ReactionNote} from '../agents/presence-context.js'
 import {buildAgentInput, type AgentRunner} from '../agents/types.js'
 import {checkAgents, createAgentRunner} from '../agents/runner.js'
 import {resolveAgents, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
@@ -80,8 +81,11 @@ function defaultRunAgent(ctx: Context, log: Logger): RunAgent {
       r = createAgentRunner(turn.agent, {env: ctx.env, spawn: ctx.spawn, log})
       runners.set(turn.agent, r)
     }
-    const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never})
+    // presence: reactions since the last turn in, the agent's `react` out (presence-observer.ts)
+    const reactions = turn.context?.values.get('reactions') as ReactionNote[] | undefined
+    const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never, reactions})
     const res = await r.run(input)
+    if (res.react) turn.context?.values.set('react', res.react)
     return {text: res.text, files: res.files, error: res.error}
   }
 }

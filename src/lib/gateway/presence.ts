@@ -183,3 +183,30 @@ export class Presence {
     return this.usable('threadedReply') ? env.guid : undefined
   }
 }
+
+/**
+ * A send that carries `reply_to`: when imsg refuses it before dispatch (the bridge went away since
+ * capabilities were detected: -32602 "reply_to requires bridge transport", or not_started), the
+ * same text goes out once more, plain, and threaded replies are off until the next detection. A
+ * reply is never lost to threading. Any other failure is the caller's (Delivery's) to handle.
+ */
+export async function sendThreaded<P extends {reply_to?: string}, R>(
+  params: P,
+  send: (p: P) => Promise<R>,
+  capabilities: AccountCapabilities,
+  log: Logger,
+): Promise<R> {
+  if (params.reply_to === undefined) return send(params)
+  try {
+    return await send(params)
+  } catch (error) {
+    const e = error instanceof ImsgError ? error : undefined
+    const d = e?.data && typeof e.data === 'object' ? (e.data as {disposition?: unknown}).disposition : undefined
+    const refused = e !== undefined && ((e.rpcCode === -32602 && /reply_to/.test(String(e.data))) || d === 'not_started' || e.rpcCode === -32003)
+    if (!refused) throw error
+    capabilities.markUnusable('threadedReply', `imsg refused a threaded reply (${e.message})`)
+    log.warn(`imsg refused the threaded reply (${e.message}); sent it as a plain reply, threaded replies off until imsg restarts`)
+    const {reply_to: _drop, ...plain} = params
+    return send(plain as P)
+  }
+}
