@@ -378,12 +378,12 @@ class Injector {
     if (sp.reaction !== undefined) {
       associatedType = (sp.removeReaction ? 3000 : 2000) + REACTION_TYPES.indexOf(sp.reaction)
       associatedGuid = `p:0/${sp.target}`
-      if (sp.text === undefined) text = `${sp.removeReaction ? 'Removed a' : 'Reacted'} ${sp.reaction} to a message`
+      if (!sp.text) text = `${sp.removeReaction ? 'Removed a' : 'Reacted'} ${sp.reaction} to a message`
     } else if (sp.emoji !== undefined) {
       associatedType = sp.removeReaction ? 3006 : 2006
       associatedGuid = `p:0/${sp.target}`
       // imsg reads the custom emoji from this text
-      if (sp.text === undefined) text = `${sp.removeReaction ? 'Removed' : 'Reacted'} ${sp.emoji} ${sp.removeReaction ? 'from' : 'to'} \u201ca message\u201d`
+      if (!sp.text) text = `${sp.removeReaction ? 'Removed' : 'Reacted'} ${sp.emoji} ${sp.removeReaction ? 'from' : 'to'} \u201ca message\u201d`
     }
     const r = this.w.insertMessage({
       chatIds: [c.chatId],

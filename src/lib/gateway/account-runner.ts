@@ -28,8 +28,6 @@ export interface RunnerDeps {
   /** Features hooked into each turn (presence, sessions, agent tools): see turn.ts. */
   observers?: TurnObserver[]
   timings?: Partial<RunnerTimings>
-  /** Presence timeouts (tests shorten the typing keep-alive). */
-  presenceTimings?: {typingTimeoutMs?: number; typingKeepAliveMs?: number}
   /** Observes pipeline events (bench latency, demo transcript, tests). */
   onEvent?: (e: RunnerEvent) => void
 }
@@ -89,7 +87,8 @@ export class AccountRunner {
       account,
       client: () => this.supervisor.currentClient(),
       restartChild: (why) => this.restartChild(why),
-      ...this.d.presenceTimings,
+      typingTimeoutMs: this.t.typingTimeoutMs,
+      typingKeepAliveMs: this.t.typingKeepAliveMs,
     })
     this.delivery = new Delivery({
       send: (p) => sendThreaded(p, (q) => this.supervisor.send(q), this.presence.capabilities, this.log),

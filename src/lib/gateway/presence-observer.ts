@@ -96,7 +96,12 @@ export class PresenceObserver implements TurnObserver {
     if (reactions.length > 0) turn.context.values.set(PRESENCE_KEYS.reactions, reactions)
     const replyTo = this.presence.replyTo(turn.env)
     if (replyTo) turn.context.values.set(PRESENCE_KEYS.replyTo, replyTo)
-    if (a.typingIndicator) this.typing.set(turn, this.presence.startTyping(turn.env))
+    if (a.typingIndicator) {
+      // on before the agent runs; the wait is bounded by the typing timeout and never fails the turn
+      const handle = this.presence.startTyping(turn.env)
+      this.typing.set(turn, handle)
+      await handle.ready
+    }
   }
 
   async ended(turn: Turn, _outcome: TurnOutcome): Promise<void> {

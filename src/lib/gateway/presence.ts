@@ -40,11 +40,13 @@ export interface PresenceOptions {
 }
 
 export interface TypingHandle {
+  /** Settles when the first "typing on" was answered or timed out (at most typingTimeoutMs). Never rejects. */
+  ready: Promise<void>
   /** Clears the indicator (after the reply went out, or when the turn ends). Never throws. */
   stop(): Promise<void>
 }
 
-const NO_TYPING: TypingHandle = {stop: async () => {}}
+const NO_TYPING: TypingHandle = {ready: Promise.resolve(), stop: async () => {}}
 
 /** Where presence calls go: the chat by id, else guid, else the sender's handle. */
 export function presenceTarget(env: Pick<Envelope, 'chat' | 'sender'>): PresenceTarget | undefined {
@@ -58,6 +60,11 @@ export function presenceTarget(env: Pick<Envelope, 'chat' | 'sender'>): Presence
 export class Presence {
   /** Typing failed on this child: not used again until the next child (the issue's rule). */
   private typingBroken = false
+  /**
+   * A typing call timed out: it held imsg's mutation lane, so the child was restarted. Typing stays
+   * off for this account until the gateway restarts, or every turn would cost a restart.
+   */
+  private typingStuck = false
   private readonly typingTimeoutMs: number
   private readonly keepAliveMs: number
   private readonly mutationTimeoutMs: number
@@ -70,7 +77,7 @@ export class Presence {
 
   /** Call at each child start, after capabilities were detected: resets per-child state, logs what is off. */
   childStarted(): void {
-    this.typingBroken = false
+    this.typingBroken = this.typingStuck
     const s = this.o.settings()
     const wanted: Array<[string, CapabilityName, boolean]> = [
       ['typingIndicator', 'typing', s.typingIndicator],
@@ -148,7 +155,11 @@ export class Presence {
             this.typingBroken = true
             const timedOut = error instanceof ImsgError && error.code === 'imsg_timeout'
             this.o.log.warn(`typing indicator ${timedOut ? `did not answer within ${this.typingTimeoutMs} ms` : `failed (${error instanceof Error ? error.message : String(error)})`}; not used again for this imsg child`)
-            if (timedOut) this.o.laneStuck?.('a typing call is stuck in imsg\'s mutation lane')
+            if (timedOut) {
+              this.typingStuck = true
+              this.o.log.warn('typing indicators are off until the gateway restarts (a stuck typing call blocks replies in imsg)')
+              this.o.laneStuck?.('a typing call is stuck in imsg\'s mutation lane')
+            }
             else if (shouldRedetect(error)) this.o.redetect?.()
           }
           return false
@@ -157,13 +168,14 @@ export class Presence {
       inflight = p
       return p
     }
-    void send(true)
+    const first = send(true)
     const timer = setInterval(() => {
       // a keep-alive never queues behind one still in flight
       if (!stopped && !this.typingBroken) void Promise.resolve(inflight).then(() => (stopped ? undefined : send(true)))
     }, this.keepAliveMs)
     timer.unref?.()
     return {
+      ready: first.then(() => {}),
       stop: async () => {
         if (stopped) return
         stopped = true
