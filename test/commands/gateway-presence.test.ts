@@ -55,8 +55,8 @@ describe('gateway presence: typing, read receipts, tapbacks, threaded replies, r
   }, `${n} repl(ies)`, 30_000)
 
   it('bridge mode: typing on before the agent runs and off after the reply; read receipt and ack only for accepted messages; threaded reply', async () => {
-    config({ackReaction: 'like', replyThreading: 'all'}, {AGENT_SLEEP_MS: '600'})
-    h.start(BRIDGE)
+    config({ackReaction: 'like', replyThreading: 'all'}, {AGENT_SLEEP_MS: '1500'})
+    h.start({...BRIDGE, REMOTECLAW_GATEWAY_TIMINGS: JSON.stringify({...TEST_TIMINGS, typingKeepAliveMs: 300})})
     await h.ready()
     // dropped (not in allowFrom): no read receipt, no ack, no typing
     await h.inject(B, 'let me in')
@@ -71,6 +71,10 @@ describe('gateway presence: typing, read receipts, tapbacks, threaded replies, r
     const on = chatA.find((e) => e.method === 'typing' && e.typing === true)!
     const off = chatA.find((e) => e.method === 'typing' && e.typing === false)!
     expect(on.outcome).to.equal('ok')
+    // kept alive while the agent works (1.5 s, renewed every 300 ms), and only until the reply
+    const ons = chatA.filter((e) => e.method === 'typing' && e.typing === true)
+    expect(ons.length, 'typing renewed during a long turn').to.be.at.least(2)
+    expect(ons.every((e) => e.seq < off.seq)).to.equal(true)
     const run = runs()[0]!
     expect(Date.parse(on.at), 'typing on before the agent started').to.be.at.most(run.startedAt)
     expect(off.last_message_rowid, 'typing off after the reply row').to.be.at.least(reply!.id)

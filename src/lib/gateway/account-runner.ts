@@ -10,6 +10,7 @@ import {AccountState} from '../state/account-state.js'
 import type {HealthRecorder} from './health.js'
 import {ImsgSupervisor} from './imsg-supervisor.js'
 import {InboundPipeline} from './inbound-pipeline.js'
+import type {AccountCapabilities} from '../imsg/capabilities.js'
 import {PresenceObserver} from './presence-observer.js'
 import {sendThreaded} from './presence.js'
 import type {RunAgent} from './ports.js'
@@ -57,6 +58,11 @@ export class AccountRunner {
     this.log = d.log.child(`imessage:${account.id}`)
     this.t = {...DEFAULT_TIMINGS, ...d.timings}
     this.echoes = new EchoTracker(d.ctx.now)
+  }
+
+  /** What this account's imsg can do, detected at each child start (sends: `capabilities.trackedSend`). Set by start(). */
+  get capabilities(): AccountCapabilities {
+    return this.presence.capabilities
   }
 
   /** The imsg child supervisor (presence calls typing/read/tapback through it). Set by start(). */
