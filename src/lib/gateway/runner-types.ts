@@ -19,6 +19,8 @@ export interface RunnerTimings {
   typingTimeoutMs: number
   /** Presence: typing is renewed this often while a turn runs. */
   typingKeepAliveMs: number
+  /** Block streaming: wait this long for another block before sending what is buffered. */
+  blockIdleMs: number
   loopBreaker: LoopBreakerOptions
 }
 
@@ -31,6 +33,7 @@ export const DEFAULT_TIMINGS: RunnerTimings = {
   drainTimeoutMs: 30_000,
   typingTimeoutMs: 1_500,
   typingKeepAliveMs: 20_000,
+  blockIdleMs: 1000,
   loopBreaker: LOOP_BREAKER_DEFAULTS,
 }
 

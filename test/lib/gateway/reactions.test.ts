@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {parseAgentReact, presenceLines, reactionLine} from '../../../src/lib/agents/presence-context.js'
-import {presetPrompt} from '../../../src/lib/agents/presets.js'
+import {presetPrompt} from '../../../src/lib/agents/presets/index.js'
 import type {AgentInput} from '../../../src/lib/agents/types.js'
 import type {Envelope} from '../../../src/lib/core/envelope.js'
 import {MessageMemory, ReactionInbox} from '../../../src/lib/gateway/reactions.js'
