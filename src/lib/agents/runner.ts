@@ -8,6 +8,7 @@ import {ExitCode, RemoteclawError, errorMessage} from '../errors.js'
 import {LineSplitter, parseJsonLine} from './json-lines.js'
 import {isPreset, PRESETS, presetPrompt, splitAttachments, type TurnParser} from './presets/index.js'
 import {killMarked, killMarkedSync, newRunMarker, ownMarkerPrefix, RUN_MARKER_VAR} from './process-sweep.js'
+import {parseAgentReact, type AgentReact} from './presence-context.js'
 import {resolveAgent, type ResolvedAgent} from './resolve.js'
 import type {AgentInput, AgentResult, AgentRunner, AgentRunOptions} from './types.js'
 
@@ -174,7 +175,7 @@ function tail(s: string): string {
   return t.length > STDERR_TAIL_CHARS ? '…' + t.slice(-STDERR_TAIL_CHARS) : t
 }
 
-function parseJsonOutput(stdout: string, cwd: string): {text?: string; files?: string[]; sessionId?: string} | string {
+function parseJsonOutput(stdout: string, cwd: string): {text?: string; files?: string[]; sessionId?: string; react?: AgentReact} | string {
   if (stdout.trim() === '') return {}
   let doc: unknown
   try {
@@ -184,12 +185,15 @@ function parseJsonOutput(stdout: string, cwd: string): {text?: string; files?: s
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return 'output "json" but stdout is not a JSON object'
   const {text, files, sessionId} = doc as {text?: unknown; files?: unknown; sessionId?: unknown}
+  const react = parseAgentReact((doc as {react?: unknown}).react)
+  if (typeof react === 'string') return react
   if (text !== undefined && text !== null && typeof text !== 'string') return 'output "json": "text" must be a string'
   if (files !== undefined && files !== null && !(Array.isArray(files) && files.every((f) => typeof f === 'string'))) {
     return 'output "json": "files" must be an array of paths'
   }
   if (sessionId !== undefined && sessionId !== null && typeof sessionId !== 'string') return 'output "json": "sessionId" must be a string'
-  const out: {text?: string; files?: string[]; sessionId?: string} = {}
+  const out: {text?: string; files?: string[]; sessionId?: string; react?: AgentReact} = {}
+  if (react) out.react = react
   const t = typeof text === 'string' ? text.trim() : ''
   if (t !== '') out.text = t
   const fl = Array.isArray(files) ? (files as string[]).filter((f) => f !== '').map((f) => path.resolve(cwd, f)) : []

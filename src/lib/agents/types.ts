@@ -1,5 +1,6 @@
 import type {HistoryEntry} from '../access/history.js'
 import type {Envelope, EnvelopeAttachment} from '../core/envelope.js'
+import type {AgentReact, ReactionNote, ReplyContext} from './presence-context.js'
 
 /** What an agent gets for one turn (a `command` agent gets it as JSON on stdin). */
 export interface AgentInput {
@@ -22,6 +23,10 @@ export interface AgentInput {
   /** Unaddressed group messages since the last answered one, oldest first. */
   history: HistoryEntry[]
   attachments: AgentAttachment[]
+  /** The message this one answers ("reply to"), when it is a reply. */
+  replyTo?: ReplyContext
+  /** Reactions in this chat since the agent's last turn (never answered by themselves). */
+  reactions?: ReactionNote[]
   /**
    * The conversation this turn continues (the session store's record). `id` is the agent's own
    * session id to resume: absent on a first turn (a preset then starts a new CLI session).
@@ -73,6 +78,8 @@ export interface AgentAttachment {
 export interface AgentResult {
   text?: string
   files?: string[]
+  /** output "json" only: a tapback to put on the triggering message (or messageGuid). */
+  react?: AgentReact
   error?: string
   /** The agent's own session id as its output reported it (preset stream, or `sessionId` of output "json"). */
   sessionId?: string
@@ -99,7 +106,7 @@ export function buildAgentInput(
   sessionKey: string,
   history: HistoryEntry[] = [],
   /** Attachments to hand over (the gateway passes them only with includeAttachments). */
-  opts: {attachments?: EnvelopeAttachment[]} = {},
+  opts: {attachments?: EnvelopeAttachment[]; reactions?: ReactionNote[]} = {},
 ): AgentInput {
   return {
     sessionKey,
@@ -118,5 +125,7 @@ export function buildAgentInput(
     text: env.text,
     history,
     attachments: (opts.attachments ?? []).map((a) => ({path: a.originalPath, mimeType: a.mimeType, name: a.name, size: a.size})),
+    ...(env.replyTo ? {replyTo: {...env.replyTo}} : {}),
+    ...(opts.reactions && opts.reactions.length > 0 ? {reactions: opts.reactions} : {}),
   }
 }

@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {parseReaction, REACTION_HELP} from '../util/tapback.js'
 
 /**
  * The one schema for remoteclaw.json. Every key documented in the README's configuration
@@ -15,6 +16,8 @@ export const groupPolicySchema = z.enum(['open', 'allowlist', 'disabled'])
 export const serviceSchema = z.enum(['imessage', 'sms', 'auto'])
 export const chunkModeSchema = z.enum(['length', 'newline'])
 export const pairingReplySchema = z.enum(['code', 'silent'])
+export const replyThreadingSchema = z.enum(['off', 'group', 'all'])
+export const reactionNotificationsSchema = z.enum(['off', 'own', 'all'])
 
 const mentionPatterns = z
   .array(z.string())
@@ -107,6 +110,25 @@ export const accountFieldsShape = {
     .min(1)
     .optional()
     .describe('Max messages the bot sends to one chat per minute; more are queued, never dropped.'),
+  typingIndicator: z
+    .boolean()
+    .optional()
+    .describe('Show the typing indicator in the chat while the agent works on a reply (needs the IMCore bridge).'),
+  sendReadReceipts: z
+    .boolean()
+    .optional()
+    .describe('Mark the chat read when a message is accepted for the agent, never for dropped or pairing messages (needs the IMCore bridge).'),
+  ackReaction: z
+    .string()
+    .refine((v) => v === 'off' || parseReaction(v) !== undefined, {message: `must be "off", ${REACTION_HELP}`})
+    .optional()
+    .describe('Tapback put on each accepted message at once, e.g. "like" or "👀" (emoji need emoji tapback support), or "off" (needs the IMCore bridge).'),
+  replyThreading: replyThreadingSchema
+    .optional()
+    .describe('Answer in the thread of the triggering message: off, group (group chats only) or all; plain replies where threaded replies are not usable.'),
+  reactionNotifications: reactionNotificationsSchema
+    .optional()
+    .describe('Which inbound tapbacks reach the agent as context with the next turn: off, own (reactions to the bot\'s messages) or all. Never answered by themselves.'),
 } as const
 
 export const accountConfigSchema = z.object(accountFieldsShape).strict()
@@ -239,6 +261,11 @@ export const ACCOUNT_DEFAULTS = {
   maxInboundAgeMinutes: 15,
   rpcTimeoutMs: 10_000,
   outboundPerMinute: 20,
+  typingIndicator: true,
+  sendReadReceipts: true,
+  ackReaction: 'off',
+  replyThreading: 'group',
+  reactionNotifications: 'own',
 } as const satisfies Partial<AccountConfig>
 
 export const GROUP_DEFAULTS = {requireMention: true} as const

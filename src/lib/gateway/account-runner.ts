@@ -10,6 +10,9 @@ import {AccountState} from '../state/account-state.js'
 import type {HealthRecorder} from './health.js'
 import {ImsgSupervisor} from './imsg-supervisor.js'
 import {InboundPipeline} from './inbound-pipeline.js'
+import type {AccountCapabilities} from '../imsg/capabilities.js'
+import {PresenceObserver} from './presence-observer.js'
+import {sendThreaded} from './presence.js'
 import type {RunAgent} from './ports.js'
 import {DEFAULT_TIMINGS, type ChatCommandHandler, type RunnerEvent, type RunnerTimings} from './runner-types.js'
 import type {TurnObserver} from './turn.js'
@@ -44,6 +47,7 @@ export class AccountRunner {
   private delivery!: Delivery
   private supervisor!: ImsgSupervisor
   private pipeline!: InboundPipeline
+  private presence!: PresenceObserver
   private stopping = false
 
   constructor(
@@ -54,6 +58,11 @@ export class AccountRunner {
     this.log = d.log.child(`imessage:${account.id}`)
     this.t = {...DEFAULT_TIMINGS, ...d.timings}
     this.echoes = new EchoTracker(d.ctx.now)
+  }
+
+  /** What this account's imsg can do, detected at each child start (sends: `capabilities.trackedSend`). Set by start(). */
+  get capabilities(): AccountCapabilities {
+    return this.presence.capabilities
   }
 
   /** The imsg child supervisor (presence calls typing/read/tapback through it). Set by start(). */
@@ -78,8 +87,17 @@ export class AccountRunner {
       hold: (g) => this.pipeline.hold(g),
       release: (g) => this.pipeline.release(g),
     })
+    this.presence = new PresenceObserver({
+      ctx,
+      log: this.log,
+      account,
+      client: () => this.supervisor.currentClient(),
+      restartChild: (why) => this.restartChild(why),
+      typingTimeoutMs: this.t.typingTimeoutMs,
+      typingKeepAliveMs: this.t.typingKeepAliveMs,
+    })
     this.delivery = new Delivery({
-      send: (p) => this.supervisor.send(p),
+      send: (p) => sendThreaded(p, (q) => this.supervisor.send(q), this.presence.capabilities, this.log),
       prepareFile: (local) => prepareOutboundFile(ctx, this.account, local),
       log: this.log,
       now: ctx.now,
@@ -113,12 +131,14 @@ export class AccountRunner {
       runAgent: this.d.runAgent,
       agents: this.d.agents,
       chatCommand: this.d.chatCommand,
-      observers: this.d.observers ?? [],
+      // presence first: typing is on before other features start, and off after they ended
+      observers: [this.presence, ...(this.d.observers ?? [])],
       onEvent: this.d.onEvent,
     })
     await this.pipeline.init()
     this.supervisor.onChild((e) => {
       if (e.type === 'started') {
+        this.presence.childStarted(e.client)
         this.pipeline.childStarted()
         this.d.onEvent?.({type: 'child-started', pid: e.pid})
       } else this.d.onEvent?.({type: 'child-ended', reason: e.reason})

@@ -1,3 +1,4 @@
+import type {ReactionNote} from '../agents/presence-context.js'
 import type {ResolvedAgent} from '../agents/resolve.js'
 import {createAgentRunner} from '../agents/runner.js'
 import {buildAgentInput, type AgentRunner, type McpServerSpec} from '../agents/types.js'
@@ -9,6 +10,9 @@ import type {AgentReply, AgentTurn, RunAgent} from './ports.js'
 /** Keys of TurnContext.values this runtime reads and writes. */
 export const TURN_VALUE_MCP = 'mcp'
 export const TURN_VALUE_SESSION = 'session'
+/** Presence (presence-observer.ts PRESENCE_KEYS): reactions handed to this turn, and the agent's tapback. */
+export const TURN_VALUE_REACTIONS = 'reactions'
+export const TURN_VALUE_REACT = 'react'
 
 /**
  * The gateway's agent runtime: one runner per resolved agent (rebuilt when the config changes),
@@ -25,7 +29,9 @@ export function createSessionRunAgent(ctx: Pick<Context, 'env' | 'spawn'>, log: 
       runner = createAgentRunner(turn.agent, {env: ctx.env, spawn: ctx.spawn, log})
       runners.set(turn.agent, runner)
     }
-    const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never})
+    // presence: reactions since the last turn in, the agent's `react` out (presence-observer.ts)
+    const reactions = turn.context?.values.get(TURN_VALUE_REACTIONS) as ReactionNote[] | undefined
+    const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never, reactions})
     const mcp = turn.context?.values.get(TURN_VALUE_MCP) as McpServerSpec | undefined
     const onBlock = turn.agent.streaming === 'block' && turn.onBlock ? turn.onBlock : undefined
     const res = await turns.run({
@@ -41,6 +47,7 @@ export function createSessionRunAgent(ctx: Pick<Context, 'env' | 'spawn'>, log: 
       },
     })
     turn.context?.values.set(TURN_VALUE_SESSION, res.session)
+    if (res.react) turn.context?.values.set(TURN_VALUE_REACT, res.react)
     return {text: res.text, files: res.files, error: res.error}
   }
 }

@@ -39,6 +39,10 @@ export function checkDrop(env: Envelope, c: DropContext): Drop | undefined {
       admit: 'nothing: the bot never answers its own Apple ID (message it from another account)',
     }
   }
+  if (env.reaction) {
+    // a tapback is never answered by itself; presence hands it to the next turn (reactionNotifications)
+    return {reason: 'reaction', detail: `a ${env.reaction.emoji || env.reaction.type} tapback`, admit: 'nothing: reactions are never answered by themselves'}
+  }
   if (env.guid && c.seen(env.guid)) {
     return {reason: 'duplicate', detail: `guid ${env.guid} was already handled`, admit: 'nothing: each message is answered once'}
   }

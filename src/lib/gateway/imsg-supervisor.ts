@@ -206,7 +206,9 @@ export class ImsgSupervisor {
     const {chats: newestChat} = await client.chatsList({limit: 1})
     const baseline = newestChat[0]?.last_message_at ? Date.parse(newestChat[0].last_message_at) : 0
     if (baseline > this.newestStreamed) this.newestStreamed = baseline
-    const stream = await client.subscribe({since_rowid: this.state.cursor, debounce_ms: this.d.timings.debounceMs, attachments: true})
+    // tapbacks come only with include_reactions; they reach the agent as context (presence)
+    const stream = await client.subscribe({since_rowid: this.state.cursor, debounce_ms: this.d.timings.debounceMs, attachments: true,
+      ...(a.reactionNotifications !== 'off' ? {include_reactions: true} : {})})
     this.stream = stream
     this.everStarted = true
     this.d.health.update(a.id, {
@@ -344,7 +346,8 @@ export class ImsgSupervisor {
       throw Object.assign(new Error('imsg is not running (restarting)'), {retrySafe: true, notSent: true})
     }
     const body = {...(p.text !== '' ? {text: p.text} : {}), ...(p.file ? {file: p.file} : {})}
-    const params = p.chat_id !== undefined ? {chat_id: p.chat_id, ...body} : {to: p.to!, ...body, ...(p.service ? {service: p.service} : {})}
+    const thread = p.reply_to ? {reply_to: p.reply_to} : {}
+    const params = p.chat_id !== undefined ? {chat_id: p.chat_id, ...body, ...thread} : {to: p.to!, ...body, ...(p.service ? {service: p.service} : {}), ...thread}
     const r = await this.client.send(params)
     return {id: typeof r.id === 'number' ? r.id : undefined, guid: typeof r.guid === 'string' ? r.guid : undefined}
   }

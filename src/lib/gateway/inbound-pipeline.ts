@@ -144,7 +144,14 @@ export class InboundPipeline {
       if (drop.reason === 'backlog') this.backlog.add(env, drop, a.maxInboundAgeMinutes)
       // Our own replies coming back are expected (one per send): debug, not info.
       else if (drop.reason === 'own-send') this.log.debug(`${chatLabel(env)}: own reply (is_from_me) skipped`, {rowid: env.messageId})
-      else logDrop(this.log, env, drop)
+      else if (drop.reason !== 'reaction') logDrop(this.log, env, drop) // presence logs what it does with a reaction
+      for (const o of this.d.observers) {
+        try {
+          o.dropped?.(env)
+        } catch (error) {
+          this.log.error(`${chatLabel(env)}: turn observer failed at dropped: ${errorMessage(error)}`)
+        }
+      }
       this.d.onEvent?.({type: 'dropped', env, reason: drop.reason})
       void this.complete(env, drop.reason !== 'duplicate')
       return

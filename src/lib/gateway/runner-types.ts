@@ -15,6 +15,10 @@ export interface RunnerTimings {
   probeIntervalMs: number
   /** How long shutdown waits for running agent turns. */
   drainTimeoutMs: number
+  /** Presence: timeout of each typing call (it shares imsg's mutation lane with replies). */
+  typingTimeoutMs: number
+  /** Presence: typing is renewed this often while a turn runs. */
+  typingKeepAliveMs: number
   /** Block streaming: wait this long for another block before sending what is buffered. */
   blockIdleMs: number
   loopBreaker: LoopBreakerOptions
@@ -27,6 +31,8 @@ export const DEFAULT_TIMINGS: RunnerTimings = {
   failuresBeforeSlow: 5,
   probeIntervalMs: 30_000,
   drainTimeoutMs: 30_000,
+  typingTimeoutMs: 1_500,
+  typingKeepAliveMs: 20_000,
   blockIdleMs: 1000,
   loopBreaker: LOOP_BREAKER_DEFAULTS,
 }

@@ -64,6 +64,8 @@ export interface TurnOutcome {
 
 export interface TurnObserver {
   accepted?(info: AcceptedInfo): void | Promise<void>
+  /** A message the drop rules kept from a turn (own sends, reactions, duplicates...). Not awaited; must not throw. */
+  dropped?(env: Envelope): void
   started?(turn: Turn): void | Promise<void>
   ended?(turn: Turn, outcome: TurnOutcome): void | Promise<void>
 }
@@ -217,6 +219,8 @@ export class Turn {
       ...replyTarget(env),
       text: p.text ?? '',
       files: p.files,
+      // presence: answer in the thread of the triggering message where threaded replies are usable
+      replyTo: this.kind === 'command' ? undefined : (this.context.values.get('replyTo') as string | undefined),
       prefix: this.kind === 'command' ? undefined : prefixFor(this.account, env),
       label: this.label,
     })

@@ -3,6 +3,7 @@ import {claude} from './claude.js'
 import {codex} from './codex.js'
 import {gemini} from './gemini.js'
 import {opencode} from './opencode.js'
+import {presenceLines} from '../presence-context.js'
 import {NATIVE_IMAGE_TYPES, type Preset, type PresetName} from './types.js'
 
 export * from './types.js'
@@ -31,6 +32,9 @@ export function presetPrompt(input: AgentInput, files: AgentInput['attachments']
     const from = input.sender.name ? `${input.sender.name} (${input.sender.handle})` : input.sender.handle
     text = `Earlier messages in this group chat, for context:\n${lines.join('\n')}\n\nMessage from ${from}:\n${input.text}`
   }
+  // reactions since the last turn and the quoted message this one replies to (issue 12)
+  const presence = presenceLines(input)
+  if (presence.length > 0) text = `${presence.join('\n')}\n${text}`
   if (files.length === 0) return text
   return `${text}\n\nAttached files:\n${files.map((f) => `- ${f.name} (${f.mimeType}, ${f.size} bytes): ${f.path}`).join('\n')}`
 }
