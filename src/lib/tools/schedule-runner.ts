@@ -46,11 +46,15 @@ export class ScheduleRunner {
   private running: Promise<void> | undefined
   private again = false
   private stopped = false
+  /** ids this process is sending now (a "firing" record not in here was left by a crash). */
+  private readonly active = new Set<string>()
+  /** "firing" records whose check failed; retried each pass, logged once. */
+  private readonly retrying = new Set<string>()
 
   constructor(private readonly o: ScheduleRunnerOptions) {}
 
+  /** Reconciles what a crash left "firing", then sends what is due (and keeps doing so until stop()). */
   async start(): Promise<void> {
-    await this.reconcile()
     await this.tick()
   }
 
@@ -75,32 +79,36 @@ export class ScheduleRunner {
     return !ids || ids.includes(r.accountId)
   }
 
-  /** Records a crash left "firing": sent, not sent (back to pending), or unknown (never resent). */
-  async reconcile(): Promise<void> {
+  /**
+   * A record left "firing" by an earlier process: sent, not sent (back to pending), or unknown
+   * (never resent). When the host cannot answer yet (imsg still starting), it stays "firing"
+   * and is looked at again at the next pass.
+   */
+  private async reconcile(r: ScheduleRecord): Promise<'sent' | 'not-sent' | 'unknown' | 'later'> {
     const {store, host, log} = this.o
-    for (const r of await store.list()) {
-      if (r.status !== 'firing' || !this.inScope(r)) continue
-      let verdict: 'sent' | 'not-sent' | 'unknown' = 'unknown'
-      try {
-        verdict = host.reconcileScheduled
-          ? await host.reconcileScheduled({accountId: r.accountId, chat: r.chat, text: r.text, firingAt: r.firingAt ?? r.dueAt, journalKey: journalKey(r)})
-          : 'unknown'
-      } catch (error) {
-        log.warn(`schedule ${r.id}: could not check whether it was sent before the restart: ${errorMessage(error)}`, {schedule: r.id})
-        verdict = 'unknown'
-      }
-      const fields = {schedule: r.id, session: r.sessionKey, chat: r.chat.target}
-      if (verdict === 'sent') {
-        await store.settle(r.id, 'sent', 'confirmed after a restart')
-        log.info(`schedule ${r.id}: was sent before the restart; not sent again`, fields)
-      } else if (verdict === 'not-sent') {
-        await store.release(r.id)
-        log.info(`schedule ${r.id}: was not sent before the restart; sending it now`, fields)
-      } else {
-        await store.settle(r.id, 'unknown', 'the gateway stopped while sending it; not resent so the chat does not get it twice')
-        log.warn(`schedule ${r.id}: the gateway stopped while sending it and whether it arrived is unknown; not resent so the chat does not get it twice`, fields)
-      }
+    const fields = {schedule: r.id, session: r.sessionKey, chat: r.chat.target}
+    let verdict: 'sent' | 'not-sent' | 'unknown'
+    try {
+      verdict = host.reconcileScheduled
+        ? await host.reconcileScheduled({accountId: r.accountId, chat: r.chat, text: r.text, firingAt: r.firingAt ?? r.dueAt, journalKey: journalKey(r)})
+        : 'unknown'
+    } catch (error) {
+      if (!this.retrying.has(r.id)) log.warn(`schedule ${r.id}: cannot check yet whether it was sent before the restart (${errorMessage(error)}); will check again`, fields)
+      this.retrying.add(r.id)
+      return 'later'
     }
+    this.retrying.delete(r.id)
+    if (verdict === 'sent') {
+      await store.settle(r.id, 'sent', 'confirmed after a restart')
+      log.info(`schedule ${r.id}: was sent before the restart; not sent again`, fields)
+    } else if (verdict === 'not-sent') {
+      await store.release(r.id)
+      log.info(`schedule ${r.id}: was not sent before the restart; sending it now`, fields)
+    } else {
+      await store.settle(r.id, 'unknown', 'the gateway stopped while sending it; not resent so the chat does not get it twice')
+      log.warn(`schedule ${r.id}: the gateway stopped while sending it and whether it arrived is unknown; not resent so the chat does not get it twice`, fields)
+    }
+    return verdict
   }
 
   /** One pass: send what is due, then sleep until the next due time (capped). */
@@ -130,6 +138,10 @@ export class ScheduleRunner {
     const c = this.o.config()
     const t = now()
     let next = Number.POSITIVE_INFINITY
+    for (const r of await store.list()) {
+      if (r.status === 'firing' && !this.active.has(r.id) && this.inScope(r)) await this.reconcile(r)
+    }
+    if (this.retrying.size > 0) next = t + 5_000
     for (const r of await store.list()) {
       if (this.stopped) return
       if (r.status !== 'pending' || !this.inScope(r)) continue
@@ -165,6 +177,16 @@ export class ScheduleRunner {
     const {store, host, log} = this.o
     const claimed = await store.claim(r.id)
     if (!claimed) return // cancelled or taken meanwhile
+    this.active.add(r.id)
+    try {
+      await this.send(r, text)
+    } finally {
+      this.active.delete(r.id)
+    }
+  }
+
+  private async send(r: ScheduleRecord, text: string): Promise<void> {
+    const {store, host, log} = this.o
     const fields = {schedule: r.id, session: r.sessionKey, chat: r.chat.target}
     let status: string
     let detail: string | undefined

@@ -95,6 +95,27 @@ describe('schedules: store and runner', () => {
     expect((await store.get(rec.id))!.status).to.equal('sent')
   })
 
+  it('a crash-left record the host cannot check yet (imsg starting) stays firing and is checked at the next pass', async () => {
+    const rec = await add('call mum', T0)
+    await store.claim(rec.id)
+    let calls = 0
+    Object.defineProperty(host, 'reconcileScheduled', {
+      value: async () => {
+        calls++
+        if (calls === 1) throw new Error('imsg is not running yet')
+        return 'not-sent'
+      },
+    })
+    const r = runner()
+    await r.start()
+    expect(host.sends).to.have.length(0)
+    expect((await store.get(rec.id))!.status).to.equal('firing')
+    await r.tick()
+    expect(host.sends.map((s) => s.text)).to.deep.equal(['call mum'])
+    expect((await store.get(rec.id))!.status).to.equal('sent')
+    expect(records.filter((x) => x.msg.includes('cannot check yet'))).to.have.length(1)
+  })
+
   it('an outcome nobody can confirm is marked unknown and logged, not resent blind', async () => {
     const rec = await add('call mum', T0)
     await store.claim(rec.id)
