@@ -1,6 +1,6 @@
 import type {Logger} from '../log.js'
 import type {AccountState} from '../state/account-state.js'
-import type {EchoTracker} from '../gateway/drops.js'
+import type {EchoTracker} from './echoes.js'
 import {chunkText} from './chunker.js'
 import {ChatRateLimiter} from './rate-limit.js'
 
