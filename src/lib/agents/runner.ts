@@ -5,7 +5,7 @@ import type {Context} from '../context.js'
 import {ExitCode, RemoteclawError} from '../errors.js'
 import {isPreset, PRESETS, presetPrompt} from './presets.js'
 import {resolveAgent, type ResolvedAgent} from './resolve.js'
-import type {AgentInput, AgentResult, AgentRunner} from './types.js'
+import type {AgentInput, AgentResult, AgentRunner, AgentRunOptions} from './types.js'
 
 export type AgentRunnerContext = Pick<Context, 'env' | 'spawn' | 'log'>
 
@@ -177,7 +177,7 @@ export function createAgentRunner(agent: ResolvedAgent | AgentConfig, ctx: Agent
   return {
     id: a.id,
     runtime: a.runtime,
-    async run(input: AgentInput): Promise<AgentResult> {
+    async run(input: AgentInput, opts: AgentRunOptions = {}): Promise<AgentResult> {
       if (a.runtime === 'command' && (!a.command || a.command.length === 0)) {
         return fail(input, `${a.keyPath} has runtime command but no command`)
       }
@@ -190,6 +190,7 @@ export function createAgentRunner(agent: ResolvedAgent | AgentConfig, ctx: Agent
         REMOTECLAW_ACCOUNT_ID: input.accountId,
         REMOTECLAW_CHAT: input.chat.target,
         REMOTECLAW_SENDER: input.sender.handle,
+        ...(opts.mcp ? {REMOTECLAW_MCP_SERVER: JSON.stringify(opts.mcp)} : {}),
       }
       const started = Date.now()
       const sub = ctx.spawn(inv.file, inv.args, {

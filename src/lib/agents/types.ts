@@ -42,10 +42,26 @@ export interface AgentResult {
   error?: string
 }
 
+/**
+ * One MCP server an agent run may use (stdio), as the agent tools produce it. A `command` agent
+ * gets it as JSON in REMOTECLAW_MCP_SERVER.
+ */
+export interface McpServerSpec {
+  name: string
+  command: string
+  args: string[]
+  env: Record<string, string>
+}
+
+/** Per-run extras that are not part of the agent's input document. */
+export interface AgentRunOptions {
+  mcp?: McpServerSpec
+}
+
 export interface AgentRunner {
   readonly id: string
   readonly runtime: string
-  run(input: AgentInput): Promise<AgentResult>
+  run(input: AgentInput, opts?: AgentRunOptions): Promise<AgentResult>
 }
 
 export function chatTarget(env: Pick<Envelope, 'chat' | 'sender'>): string {

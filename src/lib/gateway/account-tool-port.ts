@@ -2,7 +2,6 @@ import type {ResolvedAccount} from '../config/accounts.js'
 import type {ImsgClient} from '../imsg/client.js'
 import type {ImsgMessage} from '../imsg/types.js'
 import {Delivery, type DeliveryOutcome} from '../outbound/delivery.js'
-import type {LoopBreaker} from '../outbound/rate-limit.js'
 import type {AccountState} from '../state/account-state.js'
 import {ToolRefusal} from '../tools/types.js'
 import type {AccountToolPort} from './tool-host.js'
@@ -13,7 +12,8 @@ export interface AccountToolPortDeps {
   /** The running imsg child, waiting up to ms for one; undefined when none came up. */
   client: (waitMs: number) => Promise<ImsgClient | undefined>
   state: () => AccountState
-  breaker: LoopBreaker
+  /** The loop breaker's pause of a chat (Delivery.chatKey), if any. */
+  pausedUntil: (chatKey: string) => number | undefined
   /** A tapback through the account's capabilities; absent where this build has none. */
   react?: (messageGuid: string, reaction: string) => Promise<void>
 }
@@ -30,7 +30,7 @@ export function accountToolPort(d: AccountToolPortDeps): AccountToolPort {
 
     async deliverTool(req): Promise<DeliveryOutcome> {
       const key = Delivery.chatKey(req)
-      const until = d.breaker.pausedUntilFor(key)
+      const until = d.pausedUntil(key)
       if (until !== undefined) {
         throw new ToolRefusal('limit', `sends to this chat are paused by the loop breaker until ${new Date(until).toISOString()}`)
       }

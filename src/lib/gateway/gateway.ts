@@ -12,6 +12,7 @@ import {AccountRunner, type RunnerEvent, type RunnerTimings} from './account-run
 import {createConfigCommandHandler} from './chat-commands.js'
 import {ConfigWatcher} from './config-watch.js'
 import {HealthRecorder, readGatewayHealth} from './health.js'
+import {ToolService, toolsSpecOf} from './tool-service.js'
 import type {AgentReply, AgentTurn, RunAgent} from './ports.js'
 
 export interface GatewayOptions {
@@ -81,7 +82,8 @@ function defaultRunAgent(ctx: Context, log: Logger): RunAgent {
       runners.set(turn.agent, r)
     }
     const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never})
-    const res = await r.run(input)
+    const mcp = toolsSpecOf(turn.context?.values)
+    const res = await r.run(input, mcp ? {mcp} : {})
     return {text: res.text, files: res.files, error: res.error}
   }
 }
@@ -94,6 +96,7 @@ export class Gateway {
   private readonly runners = new Map<string, AccountRunner>()
   private readonly health: HealthRecorder
   private readonly log: Logger
+  private tools: ToolService | undefined
   private loaded!: LoadedConfig
   private agents!: ResolvedAgents
   private watcher: ConfigWatcher | undefined
@@ -140,6 +143,16 @@ export class Gateway {
         })
       }
     }
+    this.tools = new ToolService({
+      ctx,
+      log: ctx.log,
+      config: () => this.loaded.config,
+      port: (id) => this.runners.get(id)?.toolPort(),
+      accounts: () => [...this.runners.keys()],
+      ...(this.o.timings?.toolSendWaitMs !== undefined ? {sendWaitMs: this.o.timings.toolSendWaitMs} : {}),
+    })
+    // before the health file says "running": a second gateway on this state dir fails here too
+    await this.tools.start()
     this.health.start()
     const runAgent = this.o.runAgent ?? defaultRunAgent(ctx, ctx.log)
     const chatCommand = createConfigCommandHandler({ctx, config: () => this.loaded.config, log: this.log})
@@ -172,6 +185,7 @@ export class Gateway {
       runAgent,
       agents: () => this.agents,
       chatCommand,
+      observers: this.tools ? [this.tools.observer()] : [],
       timings: this.o.timings,
       onEvent: this.o.onEvent ? (e) => this.o.onEvent!(a.id, e) : undefined,
     })
@@ -231,7 +245,9 @@ export class Gateway {
       this.watcher?.close()
       await this.reloading
       this.log.info('stopping: no new messages; finishing what is in flight')
+      this.tools?.stopSchedules()
       await Promise.all([...this.runners.values()].map((r) => r.stop()))
+      await this.tools?.stop()
       await this.health.stop()
       this.log.info('gateway stopped')
     })()

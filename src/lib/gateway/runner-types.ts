@@ -16,9 +16,12 @@ export interface RunnerTimings {
   /** How long shutdown waits for running agent turns. */
   drainTimeoutMs: number
   loopBreaker: LoopBreakerOptions
+  /** How long an agent's send_message call waits for its delivery before answering "queued" (agent tools). */
+  toolSendWaitMs: number
 }
 
 export const DEFAULT_TIMINGS: RunnerTimings = {
+  toolSendWaitMs: 30_000,
   debounceMs: 50,
   backoffBaseMs: 500,
   maxBackoffMs: 30_000,

@@ -1,4 +1,5 @@
 import type {ResolvedAgent} from '../agents/resolve.js'
+import {chatTarget} from '../agents/types.js'
 import type {RemoteclawConfig} from '../config/schema.js'
 import type {Context} from '../context.js'
 import type {Logger} from '../log.js'
@@ -7,8 +8,18 @@ import {ToolDispatcher} from '../tools/dispatch.js'
 import {ToolEndpoint, type TurnTools} from '../tools/endpoint.js'
 import {ScheduleRunner} from '../tools/schedule-runner.js'
 import {ScheduleStore} from '../tools/schedule-store.js'
-import type {ChatScope} from '../tools/types.js'
+import type {ChatScope, McpServerSpec} from '../tools/types.js'
+import {chatLabel} from './normalize.js'
 import {GatewayToolHost, type AccountToolPort} from './tool-host.js'
+import type {Turn, TurnObserver} from './turn.js'
+
+/** The key of a turn's McpServerSpec in TurnContext.values (the runAgent port hands it to the runtime). */
+export const TOOLS_CONTEXT_KEY = 'tools'
+
+/** The spec a turn's tools observer left in its context, if any. */
+export function toolsSpecOf(values: Map<string, unknown> | undefined): McpServerSpec | undefined {
+  return values?.get(TOOLS_CONTEXT_KEY) as McpServerSpec | undefined
+}
 
 export interface ToolServiceOptions {
   ctx: Context
@@ -89,6 +100,41 @@ export class ToolService {
     })
   }
 
+  /**
+   * The turn seam: a token per agent turn (started), closed when the turn ends (ended), whatever
+   * its outcome. The spec goes to the runAgent port through turn.context.values.
+   */
+  observer(): TurnObserver {
+    const open = new WeakMap<Turn, () => void>()
+    return {
+      started: (turn) => {
+        const env = turn.env
+        const tools = this.openTurn({
+          accountId: turn.account.id,
+          sessionKey: turn.sessionKey,
+          agent: turn.agent,
+          chat: {target: chatTarget(env), chatId: env.chat.chatId, isGroup: env.isGroup, label: chatLabel(env)},
+          ...(env.guid ? {triggerGuid: env.guid} : {}),
+          region: turn.account.region,
+        })
+        if (!tools) return
+        open.set(turn, tools.close)
+        turn.context.values.set(TOOLS_CONTEXT_KEY, tools.spec)
+      },
+      ended: (turn) => {
+        open.get(turn)?.()
+        open.delete(turn)
+        turn.context.values.delete(TOOLS_CONTEXT_KEY)
+      },
+    }
+  }
+
+  /** Stops the schedules (a send in flight stays "firing" and is reconciled at the next start). */
+  stopSchedules(): void {
+    this.runner.stop()
+  }
+
+  /** Closes the socket: call after the accounts have drained (their turns may still use tools). */
   async stop(): Promise<void> {
     this.runner.stop()
     await this.endpoint.stop()

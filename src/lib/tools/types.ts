@@ -1,16 +1,8 @@
 import {agentToolNameSchema} from '../config/schema.js'
 import type {ImsgMessage} from '../imsg/types.js'
 
-/**
- * How an agent CLI starts one MCP server (stdio). The sessions work declares the same shape in
- * agents/types.ts and hands it to each preset CLI; this local copy goes at merge.
- */
-export interface McpServerSpec {
-  name: string
-  command: string
-  args: string[]
-  env: Record<string, string>
-}
+/** How an agent CLI starts one MCP server (stdio): declared with the agent runtimes that consume it. */
+export type {McpServerSpec} from '../agents/types.js'
 
 export const TOOL_NAMES = agentToolNameSchema.options
 export type ToolName = (typeof TOOL_NAMES)[number]
