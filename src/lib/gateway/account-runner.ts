@@ -88,7 +88,7 @@ export class AccountRunner {
       state: this.state,
       echoes: this.echoes,
       perMinute: () => this.account.outboundPerMinute,
-      chunking: () => ({limit: this.account.textChunkLimit, mode: this.account.chunkMode}),
+      chunking: () => ({limit: this.account.textChunkLimit, mode: this.account.chunkMode, maxChunks: this.account.maxReplyChunks, key: `${this.account.keyPrefix}.maxReplyChunks`}),
       service: () => this.account.service,
       // Successful sends are written with the heartbeat; a failure is written at once.
       onOutcome: (o, at) =>
