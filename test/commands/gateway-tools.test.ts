@@ -4,7 +4,7 @@ import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
 import {REPO_ROOT} from '../helpers/cli.js'
-import {GatewayHarness} from '../lib/gateway/harness.js'
+import {GatewayHarness, TEST_TIMINGS} from '../lib/gateway/harness.js'
 
 const TOOLS_AGENT = path.join(REPO_ROOT, 'test', 'fixtures', 'tools-agent.mjs')
 const ANN = '+15550001001'
@@ -186,6 +186,39 @@ describe('agent tools (built gateway + simulator + MCP-client agent)', function 
     h.start()
     await h.ready()
     expect((await sentTexts()).filter((t) => t === 'pick up the kids')).to.have.length(1)
+  })
+
+  it('tool sends obey the rate limit and the send journal: the held one is journaled, and sent once after a restart', async () => {
+    configure({}, {outboundPerMinute: 2})
+    const timings = {REMOTECLAW_GATEWAY_TIMINGS: JSON.stringify({...TEST_TIMINGS, toolSendWaitMs: 1500})}
+    h.start(timings)
+    await h.ready()
+    await h.inject(
+      ANN,
+      ask([
+        {name: 'send_message', arguments: {text: 'one'}},
+        {name: 'send_message', arguments: {text: 'two'}},
+        {name: 'send_message', arguments: {text: 'three'}},
+      ]),
+    )
+    await h.waitFor(() => turns()[0], 'the agent turn')
+    const results = turns()[0]!.results.slice(1)
+    expect(results.map((r) => r.text.split(':')[0])).to.deep.equal(['Sent to the current chat.', 'Sent to the current chat.', 'Queued for the current chat'])
+    await h.waitForLog(/outbound rate limit of 2\/min reached/)
+    expect(await sentTexts()).to.deep.equal(['one', 'two'])
+    // the held send is in the account's send journal under its tool key
+    const accountDir = path.join(h.dir, 'gateway', 'accounts', 'default')
+    const journaled = () => fs.readdirSync(accountDir).some((f) => /"inboundGuid":"tool:[0-9a-f]{16}"[^}]*"texts":\["three"\]/.test(fs.readFileSync(path.join(accountDir, f), 'utf8')))
+    await h.waitFor(journaled, 'the journal entry of the held send')
+    expect(await h.stop()).to.equal(0)
+    expect(await sentTexts()).to.deep.equal(['one', 'two'])
+    h.start(timings)
+    await h.ready()
+    await h.waitFor(async () => (await sentTexts()).includes('three'), 'the held send after the restart')
+    await h.waitFor(async () => (await sentTexts()).includes('done (3 calls)'), 'the final reply')
+    const texts = await sentTexts()
+    for (const t of ['one', 'two', 'three', 'done (3 calls)']) expect(texts.filter((x) => x === t), t).to.have.length(1)
+    expect(turns()).to.have.length(1) // the turn was not run again
   })
 })
 
