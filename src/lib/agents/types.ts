@@ -22,6 +22,40 @@ export interface AgentInput {
   /** Unaddressed group messages since the last answered one, oldest first. */
   history: HistoryEntry[]
   attachments: AgentAttachment[]
+  /**
+   * The conversation this turn continues (the session store's record). `id` is the agent's own
+   * session id to resume: absent on a first turn (a preset then starts a new CLI session).
+   */
+  session?: AgentSession
+}
+
+export interface AgentSession {
+  key: string
+  id?: string
+  /** 1 on the first turn of this session. */
+  turn: number
+  isNew: boolean
+}
+
+/**
+ * One MCP server an agent run may use (stdio), as the tools area produces it. Each runtime
+ * gets it its own way (see presets/*.ts); a `command` agent gets it as JSON in
+ * REMOTECLAW_MCP_SERVER.
+ */
+export interface McpServerSpec {
+  name: string
+  command: string
+  args: string[]
+  env: Record<string, string>
+}
+
+/** Per-run extras that are not part of the agent's input document. */
+export interface AgentRunOptions {
+  mcp?: McpServerSpec
+  /** Extra environment for this run's agent process (e.g. a per-turn token of the agent tools). */
+  env?: Record<string, string>
+  /** Each finished assistant text block, in order, as the CLI completes it (block streaming). */
+  onBlock?: (text: string) => void
 }
 
 /** One inbound attachment as the agent gets it (README: Attachments): a readable file on the gateway host. */
@@ -40,22 +74,10 @@ export interface AgentResult {
   text?: string
   files?: string[]
   error?: string
-}
-
-/**
- * One MCP server an agent run may use (stdio), as the agent tools produce it. A `command` agent
- * gets it as JSON in REMOTECLAW_MCP_SERVER.
- */
-export interface McpServerSpec {
-  name: string
-  command: string
-  args: string[]
-  env: Record<string, string>
-}
-
-/** Per-run extras that are not part of the agent's input document. */
-export interface AgentRunOptions {
-  mcp?: McpServerSpec
+  /** The agent's own session id as its output reported it (preset stream, or `sessionId` of output "json"). */
+  sessionId?: string
+  /** The CLI refused to resume `input.session.id` (unknown or expired): nothing ran; start fresh. */
+  resumeRefused?: boolean
 }
 
 export interface AgentRunner {

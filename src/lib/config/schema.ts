@@ -175,6 +175,24 @@ export const schedulesSchema = z
   .strict()
 export type SchedulesConfig = z.infer<typeof schedulesSchema>
 
+export const dmScopeSchema = z.enum(['main', 'per-sender'])
+export const streamingSchema = z.enum(['off', 'block'])
+
+/** Session keys shared by `session` and its per-agent override `agents.list[].session`. */
+const sessionFieldsShape = {
+  idleMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('A session idle this long (minutes since its last turn) starts fresh at its next message; 0 = never expires.'),
+  dmScope: dmScopeSchema
+    .optional()
+    .describe(
+      'Who shares a DM session: "main" (every DM to an agent continues one conversation, agent:<agentId>:main) or "per-sender" (agent:<agentId>:imessage:dm:<handle>).',
+    ),
+} as const
+
 export const agentRuntimeSchema = z.enum(['echo', 'command', 'claude', 'gemini', 'codex', 'opencode'])
 
 export const agentSchema = z
@@ -191,6 +209,10 @@ export const agentSchema = z
     input: z.enum(['json', 'text']).optional().describe('What the command gets on stdin: one JSON object (default) or just the text.'),
     output: z.enum(['text', 'json']).optional().describe('text: stdout is the reply; json: stdout is {"text", "files"}.'),
     errorReply: z.string().optional().describe('Short reply sent when the agent fails (default: nothing is sent).'),
+    streaming: streamingSchema
+      .optional()
+      .describe('off: one reply, the final answer; block: each finished text block the agent CLI streams is sent as it completes (presets).'),
+    session: z.object(sessionFieldsShape).strict().optional().describe('Per-agent override of `session` (unset keys follow `session`).'),
     groupChat: z
       .object({mentionPatterns: mentionPatterns.optional()})
       .strict()
@@ -229,6 +251,11 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    session: z
+      .object(sessionFieldsShape)
+      .strict()
+      .optional()
+      .describe('Agent sessions: each conversation continues the agent CLI\'s own session until it expires or is reset.'),
     commands: z
       .object({
         config: z.boolean().optional().describe('Allow /config get|set|unset from approved chat senders.'),
@@ -268,7 +295,8 @@ export const ACCOUNT_DEFAULTS = {
 } as const satisfies Partial<AccountConfig>
 
 export const GROUP_DEFAULTS = {requireMention: true} as const
-export const AGENT_DEFAULTS = {runtime: 'echo', timeoutMs: 120_000, input: 'json', output: 'text'} as const
+export const AGENT_DEFAULTS = {runtime: 'echo', timeoutMs: 120_000, input: 'json', output: 'text', streaming: 'off'} as const
+export const SESSION_DEFAULTS = {idleMinutes: 10_080, dmScope: 'main'} as const
 export const COMMANDS_DEFAULTS = {config: false} as const
 export const AGENT_TOOLS_DEFAULTS = {enabled: true, sendTargets: [] as string[]} as const
 export const SCHEDULES_DEFAULTS = {missed: 'send', missedGraceMinutes: 10, maxPendingPerChat: 20} as const

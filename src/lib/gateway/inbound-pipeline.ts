@@ -221,7 +221,7 @@ export class InboundPipeline {
       void this.complete(env)
       return
     }
-    const sessionKey = sessionKeyFor(agent.id, env)
+    const sessionKey = sessionKeyFor(agent.id, env, agent.session.dmScope)
     const failed = (error: unknown) => this.log.error(`${chatLabel(env)}: turn observer failed at accepted: ${errorMessage(error)}`)
     for (const o of this.d.observers) {
       // Called before the turn is queued, not awaited: presence calls imsg here and must not hold up the stream.
@@ -242,6 +242,7 @@ export class InboundPipeline {
         delivery: this.d.delivery,
         observers: this.d.observers,
         onEvent: this.d.onEvent,
+        blockIdleMs: this.d.timings.blockIdleMs,
       },
       env,
       a,

@@ -15,6 +15,8 @@ export interface RunnerTimings {
   probeIntervalMs: number
   /** How long shutdown waits for running agent turns. */
   drainTimeoutMs: number
+  /** Block streaming: wait this long for another block before sending what is buffered. */
+  blockIdleMs: number
   loopBreaker: LoopBreakerOptions
   /** How long an agent's send_message call waits for its delivery before answering "queued" (agent tools). */
   toolSendWaitMs: number
@@ -28,6 +30,7 @@ export const DEFAULT_TIMINGS: RunnerTimings = {
   failuresBeforeSlow: 5,
   probeIntervalMs: 30_000,
   drainTimeoutMs: 30_000,
+  blockIdleMs: 1000,
   loopBreaker: LOOP_BREAKER_DEFAULTS,
 }
 

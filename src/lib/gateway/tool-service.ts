@@ -8,18 +8,14 @@ import {ToolDispatcher} from '../tools/dispatch.js'
 import {ToolEndpoint, type TurnTools} from '../tools/endpoint.js'
 import {ScheduleRunner} from '../tools/schedule-runner.js'
 import {ScheduleStore} from '../tools/schedule-store.js'
-import type {ChatScope, McpServerSpec} from '../tools/types.js'
+import type {ChatScope} from '../tools/types.js'
+import {TURN_VALUE_MCP} from './agent-runtime.js'
 import {chatLabel} from './normalize.js'
 import {GatewayToolHost, type AccountToolPort} from './tool-host.js'
 import type {Turn, TurnObserver} from './turn.js'
 
-/** The key of a turn's McpServerSpec in TurnContext.values (the runAgent port hands it to the runtime). */
-export const TOOLS_CONTEXT_KEY = 'tools'
-
-/** The spec a turn's tools observer left in its context, if any. */
-export function toolsSpecOf(values: Map<string, unknown> | undefined): McpServerSpec | undefined {
-  return values?.get(TOOLS_CONTEXT_KEY) as McpServerSpec | undefined
-}
+/** Where a turn's McpServerSpec goes in TurnContext.values: the session runtime hands it to the agent run. */
+const TOOLS_CONTEXT_KEY = TURN_VALUE_MCP
 
 export interface ToolServiceOptions {
   ctx: Context

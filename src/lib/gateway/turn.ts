@@ -6,7 +6,8 @@ import type {Context} from '../context.js'
 import type {Envelope} from '../core/envelope.js'
 import {errorMessage} from '../errors.js'
 import type {Logger} from '../log.js'
-import type {Delivery, DeliveryOutcome, DeliveryStatus} from '../outbound/delivery.js'
+import {BLOCK_KEY_MARK, BlockStreamer} from '../outbound/block-stream.js'
+import type {Delivery, DeliveryStatus} from '../outbound/delivery.js'
 import {QueueRejectedError, type SessionQueue} from '../sessions/queue.js'
 import {resolveInboundAttachments} from './attachments-seam.js'
 import {chatLabel} from './normalize.js'
@@ -37,8 +38,11 @@ import type {ChatCommandHandler, RunnerEvent} from './runner-types.js'
  *                       runAgent put in context.values), tools close their resource.
  * Observer errors are logged and never stop the turn. Chat commands (`/config`, and `/new`,
  * `/status` from sessions) are ChatCommandHandlers: they answer without starting the agent.
- * Block streaming: the runAgent port gets `onBlock(text)`; each block is delivered through the
- * same Delivery journal as a reply, keyed `<inbound guid>#block<n>`, in order, before the reply.
+ * Block streaming: the runAgent port gets `onBlock(text)` (the runtime calls it only for agents
+ * with streaming "block"); blocks are coalesced and delivered in order through the same Delivery
+ * journal as a reply (outbound/block-stream.ts: keys `<inbound guid>#blocks:<ids>`, so a turn run
+ * again after a crash skips what was sent), all before the final answer, which is not sent again
+ * when the blocks already said it.
  */
 
 export interface AcceptedInfo {
@@ -74,7 +78,12 @@ export interface TurnDeps {
   delivery: Delivery
   observers: readonly TurnObserver[]
   onEvent?: (e: RunnerEvent) => void
+  /** Block streaming: how long to wait for another block before sending what is buffered. */
+  blockIdleMs?: number
 }
+
+/** Block streaming's default coalescing wait. */
+export const BLOCK_IDLE_MS = 1000
 
 /** Where a reply to `env` goes: its chat, else the sender's handle. */
 export function replyTarget(env: Envelope): {chatId: number; to?: string} {
@@ -101,8 +110,7 @@ export class Turn {
   /** Known once the queue started it: a chat command answers without the agent. */
   kind: TurnKind = 'agent'
   private started = false
-  private blocks = 0
-  private readonly blockSends: Array<Promise<DeliveryOutcome>> = []
+  private streamer: BlockStreamer | undefined
 
   constructor(
     private readonly d: TurnDeps,
@@ -174,26 +182,33 @@ export class Turn {
     return {text: r.text, files: r.files}
   }
 
-  /** One streamed block, queued behind earlier blocks of this chat and before the final reply. */
+  /** One streamed block: coalesced, then delivered behind earlier blocks of this turn and before the final reply. */
   private sendBlock(text: string): void {
-    const n = ++this.blocks
-    const req = {
-      inboundGuid: this.env.guid ? `${this.env.guid}#block${n}` : '',
-      ...replyTarget(this.env),
-      text,
-      prefix: prefixFor(this.account, this.env),
-      label: this.label,
-    }
-    const sent = this.d.delivery.deliver(req)
-    // A failed block is logged by Delivery; it must not fail the turn.
-    this.blockSends.push(sent.catch((error) => ({status: 'failed' as const, chunks: 0, sentChunks: 0, error: errorMessage(error)})))
+    this.streamer ??= new BlockStreamer({
+      inboundGuid: this.env.guid,
+      limit: this.account.textChunkLimit,
+      idleMs: this.d.blockIdleMs ?? BLOCK_IDLE_MS,
+      priorKeys: this.env.guid ? this.d.delivery.journalKeys(`${this.env.guid}${BLOCK_KEY_MARK}`) : [],
+      deliver: (group, key) =>
+        this.d.delivery
+          .deliver({inboundGuid: this.env.guid ? key : '', ...replyTarget(this.env), text: group, prefix: prefixFor(this.account, this.env), label: `${this.label} (streamed)`})
+          // A failed block is logged by Delivery; it must not fail the turn.
+          .catch((error) => this.d.log.warn(`${this.label}: a streamed block was not sent: ${errorMessage(error)}`)),
+    })
+    this.streamer.push(text)
   }
 
   private async deliver(p: Produced): Promise<{status: DeliveryStatus; error?: string}> {
     const env = this.env
-    await Promise.all(this.blockSends)
+    const streamed = this.streamer
+    if (streamed) {
+      // Blocks first, in order; the final answer only when the blocks did not already say it.
+      const {sendFinal} = await streamed.finish(p.error ? undefined : p.text)
+      if (!sendFinal && !p.error) p = {...p, text: undefined}
+      if (streamed.skippedBlocks > 0) this.d.log.info(`${this.label}: ${streamed.skippedBlocks} streamed block(s) were sent before a restart; not sent again`)
+    }
     if ((!p.text || p.text.trim() === '') && !(p.files && p.files.length > 0)) {
-      if (this.blocks === 0) this.d.log.info(`${this.label}: agent returned no reply; nothing sent`)
+      if (!streamed) this.d.log.info(`${this.label}: agent returned no reply; nothing sent`)
       this.d.onEvent?.({type: 'replied', env, at: this.d.ctx.now(), receivedAt: this.receivedAt, status: 'empty'})
       return {status: 'empty', error: p.error}
     }

@@ -155,6 +155,11 @@ export class Delivery {
       })
   }
 
+  /** Journal keys (sent or pending) starting with `prefix`; [] without a journal. */
+  journalKeys(prefix: string): string[] {
+    return this.o.state?.keysWithPrefix(prefix) ?? []
+  }
+
   /** Number of replies queued or being sent. */
   get pendingCount(): number {
     return this.inFlight

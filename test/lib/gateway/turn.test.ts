@@ -71,10 +71,11 @@ describe('Turn seam: observers, turn context and block streaming (in process, im
     await h.inject(STRANGER, 'hello?')
     await h.waitFor(() => events.some((e) => e.type === 'dropped' && e.reason.startsWith('pairing')), 'the stranger is held for pairing')
     await h.inject(ALLOWED, 'do the thing')
-    const sent = await h.waitForSent(3)
+    const sent = await h.waitForSent(2)
     await h.waitFor(() => calls.some((c) => c.startsWith('ended')), 'ended')
 
-    expect(sent.map((s) => s.text)).to.deep.equal(['first block', 'second block', 'final answer'])
+    // blocks that arrive together are coalesced into one message (block streaming), before the reply
+    expect(sent.map((s) => s.text)).to.deep.equal(['first block\n\nsecond block', 'final answer'])
     expect(calls).to.deep.equal([`accepted ${ALLOWED}`, `started ${ALLOWED}`, 'runAgent', `ended ${ALLOWED} agent sent`])
     expect(seen).to.have.length(1)
     expect(seen[0]!.context?.env).to.deep.equal({TOOLS_TOKEN: 'tok-1'})
