@@ -3,6 +3,7 @@ import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
+import {FAKE_CLIS, installFakeClis} from '../helpers/agent-clis.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {GatewayHarness, TEST_TIMINGS} from '../lib/gateway/harness.js'
 
@@ -186,6 +187,36 @@ describe('agent tools (built gateway + simulator + MCP-client agent)', function 
     h.start()
     await h.ready()
     expect((await sentTexts()).filter((t) => t === 'pick up the kids')).to.have.length(1)
+  })
+
+  it('each preset CLI (claude, codex, gemini, opencode) gets the tools through its own per-run MCP configuration', async () => {
+    const fakes = installFakeClis(h.dir)
+    const work = path.join(h.dir, 'work')
+    fs.mkdirSync(work)
+    const presetConfig = (cli: string) =>
+      h.writeConfig({dmPolicy: 'allowlist', allowFrom: [ANN]}, {agents: {list: [{id: 'main', runtime: cli, cwd: work, env: {TOOLS_RESULTS: resultsFile}}]}})
+    presetConfig('claude')
+    h.start(fakes.env)
+    await h.ready()
+    for (const [i, cli] of FAKE_CLIS.entries()) {
+      if (i > 0) {
+        presetConfig(cli)
+        await h.waitFor(() => h.countLogs(/config change applied/) >= i, `the config change to ${cli}`)
+      }
+      await h.inject(ANN, ask([{name: 'send_message', arguments: {text: `progress from ${cli}`}}]))
+      await h.waitFor(async () => (await sentTexts()).includes(`progress from ${cli}`), `the tool send of ${cli}`, 30_000)
+      await h.waitFor(async () => (await sentTexts()).filter((t) => t === 'done (1 calls)').length === i + 1, `the final answer of ${cli}`, 30_000)
+    }
+    const all = turns()
+    expect(all).to.have.length(4)
+    for (const t of all) {
+      expect(t.results[1]).to.include({name: 'send_message', isError: false})
+      expect(t.spec.env.REMOTECLAW_TOOLS_TOKEN).to.be.a('string')
+    }
+    // four turns, four different tokens
+    expect(new Set(all.map((t) => t.spec.env.REMOTECLAW_TOOLS_TOKEN)).size).to.equal(4)
+    const claudeArgv = fakes.runs().find((r) => r.cli === 'claude')!.argv
+    expect(claudeArgv).to.include('--mcp-config')
   })
 
   it('tool sends obey the rate limit and the send journal: the held one is journaled, and sent once after a restart', async () => {
