@@ -15,7 +15,7 @@ export interface AccountToolPortDeps {
   /** The loop breaker's pause of a chat (Delivery.chatKey), if any. */
   pausedUntil: (chatKey: string) => number | undefined
   /** A tapback through the account's capabilities; absent where this build has none. */
-  react?: (messageGuid: string, reaction: string) => Promise<void>
+  react?: (chatId: number, messageGuid: string, reaction: string) => Promise<void>
 }
 
 /** How long a history read waits for imsg to be running (a restart in progress). */
@@ -54,9 +54,9 @@ export function accountToolPort(d: AccountToolPortDeps): AccountToolPort {
       return messages
     },
 
-    async react(messageGuid: string, reaction: string): Promise<void> {
+    async react(chatId: number, messageGuid: string, reaction: string): Promise<void> {
       if (!d.react) throw new ToolRefusal('no_capability', 'this gateway cannot send tapbacks')
-      await d.react(messageGuid, reaction)
+      await d.react(chatId, messageGuid, reaction)
     },
 
     journalHas(key: string): boolean {

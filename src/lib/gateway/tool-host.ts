@@ -15,8 +15,8 @@ export interface AccountToolPort {
   deliverTool(req: {journalKey: string; chatId: number; to?: string; text: string; files?: string[]; label: string}): Promise<DeliveryOutcome>
   /** messages.history of one chat, newest first; waits (bounded) for a running imsg. */
   history(chatId: number, limit: number, before?: Date): Promise<ImsgMessage[]>
-  /** A tapback; throws ToolRefusal('no_capability') with the reason where it is not usable. */
-  react(messageGuid: string, reaction: string): Promise<void>
+  /** A tapback in chat chatId; throws ToolRefusal('no_capability') with the reason where it is not usable. */
+  react(chatId: number, messageGuid: string, reaction: string): Promise<void>
   /** The send journal holds this key (a send that started and is not settled: recovery owns it). */
   journalHas(key: string): boolean
 }
@@ -65,7 +65,8 @@ export class GatewayToolHost implements ToolHost {
   }
 
   async react(req: {accountId: string; chat: ChatScope; messageGuid: string; reaction: string}): Promise<void> {
-    await this.need(req.accountId).react(req.messageGuid, req.reaction)
+    if (req.chat.chatId <= 0) throw new ToolRefusal('unavailable', 'this chat has no chat_id yet, so a tapback cannot be addressed to it')
+    await this.need(req.accountId).react(req.chat.chatId, req.messageGuid, req.reaction)
   }
 
   async history(req: {accountId: string; chat: ChatScope; limit: number; before?: Date}): Promise<ImsgMessage[]> {
