@@ -8,12 +8,14 @@ import {Delivery} from '../outbound/delivery.js'
 import {EchoTracker} from '../outbound/echoes.js'
 import {AccountState} from '../state/account-state.js'
 import type {HealthRecorder} from './health.js'
+import {accountToolPort} from './account-tool-port.js'
 import {ImsgSupervisor} from './imsg-supervisor.js'
 import {InboundPipeline} from './inbound-pipeline.js'
 import type {AccountCapabilities} from '../imsg/capabilities.js'
 import {PresenceObserver} from './presence-observer.js'
 import {sendThreaded} from './presence.js'
 import type {RunAgent} from './ports.js'
+import type {AccountToolPort} from './tool-host.js'
 import {DEFAULT_TIMINGS, type ChatCommandHandler, type RunnerEvent, type RunnerTimings} from './runner-types.js'
 import type {TurnObserver} from './turn.js'
 
@@ -145,6 +147,21 @@ export class AccountRunner {
     })
     health.update(this.account.id, {state: 'starting', running: false, cursor: this.state.cursor})
     this.supervisor.start()
+  }
+
+  /** What the agent tools use of this account (its Delivery, imsg child and journal). Set by start(). */
+  private port: AccountToolPort | undefined
+
+  toolPort(): AccountToolPort | undefined {
+    if (!this.pipeline || this.stopping) return undefined
+    this.port ??= accountToolPort({
+      account: () => this.account,
+      delivery: () => this.delivery,
+      client: async (ms) => ((await this.supervisor.whenReady(ms)) ? this.supervisor.currentClient() : undefined),
+      state: () => this.state,
+      pausedUntil: (key) => this.pipeline.pausedUntil(key),
+    })
+    return this.port
   }
 
   /** Applies a reloaded config. A changed cliPath/dbPath restarts the child. */

@@ -16,6 +16,7 @@ import {createSessionRunAgent} from './agent-runtime.js'
 import {createConfigCommandHandler} from './chat-commands.js'
 import {ConfigWatcher} from './config-watch.js'
 import {HealthRecorder, readGatewayHealth} from './health.js'
+import {ToolService} from './tool-service.js'
 import type {RunAgent} from './ports.js'
 import type {ChatCommandHandler} from './runner-types.js'
 import {createSessionCommandHandler} from './session-commands.js'
@@ -85,6 +86,7 @@ export class Gateway {
   private readonly runners = new Map<string, AccountRunner>()
   private readonly health: HealthRecorder
   private readonly log: Logger
+  private tools: ToolService | undefined
   private loaded!: LoadedConfig
   private agents!: ResolvedAgents
   private watcher: ConfigWatcher | undefined
@@ -132,6 +134,16 @@ export class Gateway {
         })
       }
     }
+    this.tools = new ToolService({
+      ctx,
+      log: ctx.log,
+      config: () => this.loaded.config,
+      port: (id) => this.runners.get(id)?.toolPort(),
+      accounts: () => [...this.runners.keys()],
+      ...(this.o.timings?.toolSendWaitMs !== undefined ? {sendWaitMs: this.o.timings.toolSendWaitMs} : {}),
+    })
+    // before the health file says "running": a second gateway on this state dir fails here too
+    await this.tools.start()
     this.health.start()
     const store = new SessionStore(ctx)
     this.turns = new SessionTurns({store, log: ctx.log.child('sessions'), now: ctx.now})
@@ -186,6 +198,7 @@ export class Gateway {
       runAgent,
       agents: () => this.agents,
       chatCommand,
+      observers: this.tools ? [this.tools.observer()] : [],
       timings: this.o.timings,
       onEvent: this.o.onEvent ? (e) => this.o.onEvent!(a.id, e) : undefined,
     })
@@ -246,11 +259,13 @@ export class Gateway {
       this.watcher?.close()
       await this.reloading
       this.log.info('stopping: no new messages; finishing what is in flight')
+      this.tools?.stopSchedules()
       await Promise.all([...this.runners.values()].map((r) => r.stop()))
       await this.turns?.settled()
       // Whatever an agent started that left its process group (setsid, daemons) ends with the gateway.
       const left = await killAgentLeftovers().catch(() => 0)
       if (left > 0) this.log.info(`ended ${left} process(es) agents had left running`)
+      await this.tools?.stop()
       await this.health.stop()
       this.log.info('gateway stopped')
     })()

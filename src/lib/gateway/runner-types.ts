@@ -22,9 +22,12 @@ export interface RunnerTimings {
   /** Block streaming: wait this long for another block before sending what is buffered. */
   blockIdleMs: number
   loopBreaker: LoopBreakerOptions
+  /** How long an agent's send_message call waits for its delivery before answering "queued" (agent tools). */
+  toolSendWaitMs: number
 }
 
 export const DEFAULT_TIMINGS: RunnerTimings = {
+  toolSendWaitMs: 30_000,
   debounceMs: 50,
   backoffBaseMs: 500,
   maxBackoffMs: 30_000,
