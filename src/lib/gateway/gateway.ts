@@ -11,7 +11,8 @@ import {checkRouting} from '../sessions/routing.js'
 import {AccountRunner, type RunnerEvent, type RunnerTimings} from './account-runner.js'
 import {createConfigCommandHandler} from './chat-commands.js'
 import {ConfigWatcher} from './config-watch.js'
-import {HealthRecorder, readGatewayHealth} from './health.js'
+import {HealthRecorder} from './health.js'
+import {acquireGatewayLock, type GatewayLock} from './lock.js'
 import type {AgentReply, AgentTurn, RunAgent} from './ports.js'
 
 export interface GatewayOptions {
@@ -97,6 +98,7 @@ export class Gateway {
   private loaded!: LoadedConfig
   private agents!: ResolvedAgents
   private watcher: ConfigWatcher | undefined
+  private lock: GatewayLock | undefined
   private stopped = false
   private stopping: Promise<void> | undefined
   private reloading = Promise.resolve()
@@ -108,7 +110,12 @@ export class Gateway {
 
   static async start(o: GatewayOptions): Promise<Gateway> {
     const g = new Gateway(o)
-    await g.boot()
+    try {
+      await g.boot()
+    } catch (error) {
+      await g.lock?.release()
+      throw error
+    }
     return g
   }
 
@@ -129,17 +136,9 @@ export class Gateway {
     this.loaded = loaded
     this.agents = this.resolveAgents(loaded.config, accounts)
 
-    const other = await readGatewayHealth(ctx)
-    // Only a gateway that updated its health in the last minute counts; a stale file whose pid
-    // was reused by some other process must not block a start forever.
-    if (other.gateway === 'running') {
-      if (other.pid !== process.pid) {
-        throw new RemoteclawError(`another gateway (pid ${other.pid}) is running with state dir ${ctx.stateDir}`, {
-          code: 'gateway_running',
-          fix: `Stop it first (kill ${other.pid}), or give this one its own state dir: REMOTECLAW_STATE_DIR=<dir> remoteclaw gateway`,
-        })
-      }
-    }
+    // One gateway per state dir (the health file is no lock): throws naming the live holder.
+    this.lock = await acquireGatewayLock(ctx)
+    if (this.lock.tookOverFrom) this.log.info(`took over the lock of a gateway that is gone (pid ${this.lock.tookOverFrom})`)
     this.health.start()
     const runAgent = this.o.runAgent ?? defaultRunAgent(ctx, ctx.log)
     const chatCommand = createConfigCommandHandler({ctx, config: () => this.loaded.config, log: this.log})
@@ -233,6 +232,7 @@ export class Gateway {
       this.log.info('stopping: no new messages; finishing what is in flight')
       await Promise.all([...this.runners.values()].map((r) => r.stop()))
       await this.health.stop()
+      await this.lock?.release()
       this.log.info('gateway stopped')
     })()
     return this.stopping
