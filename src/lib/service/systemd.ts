@@ -20,6 +20,11 @@ export function systemdQuote(value: string, opts: {exec?: boolean} = {}): string
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 }
 
+/** A path setting (WorkingDirectory=, append:): no quoting there, only specifiers escaped. */
+function pathValue(p: string): string {
+  return p.replace(/%/g, '%%')
+}
+
 export function renderUnit(spec: ServiceSpec): string {
   const env = Object.entries(spec.env).map(([k, v]) => `Environment=${systemdQuote(`${k}=${v}`)}`)
   return [
@@ -31,7 +36,7 @@ export function renderUnit(spec: ServiceSpec): string {
     '[Service]',
     'Type=simple',
     `ExecStart=${spec.programArguments.map((a) => systemdQuote(a, {exec: true})).join(' ')}`,
-    `WorkingDirectory=${systemdQuote(spec.stateDir)}`,
+    `WorkingDirectory=${pathValue(spec.stateDir)}`,
     ...env,
     // Restart only when it failed: a clean exit (SIGTERM, `gateway stop`) stays stopped.
     'Restart=on-failure',
@@ -40,8 +45,8 @@ export function renderUnit(spec: ServiceSpec): string {
     'KillMode=mixed',
     `TimeoutStopSec=${TIMEOUT_STOP_SEC}`,
     'UMask=0077',
-    `StandardOutput=append:${spec.stdoutPath}`,
-    `StandardError=append:${spec.stderrPath}`,
+    `StandardOutput=append:${pathValue(spec.stdoutPath)}`,
+    `StandardError=append:${pathValue(spec.stderrPath)}`,
     '',
     '[Install]',
     'WantedBy=default.target',
