@@ -111,6 +111,7 @@ export class LogFollower {
     private readonly file: string,
     private readonly onLine: (line: string) => void,
     private readonly intervalMs = 250,
+    private readonly maxRotated = 30,
   ) {}
 
   /** Starts at the end of the current file (lines already shown are not repeated). */
@@ -163,6 +164,37 @@ export class LogFollower {
     }
   }
 
+  private flushPartial(): void {
+    if (this.partial) this.onLine(this.partial)
+    this.partial = ''
+  }
+
+  /** Rotated files newer than the one with inode `ino` (gateway.log.K-1 ... .1 when ours is now .K), oldest first. */
+  private newerRotated(ino: number | undefined): string[] {
+    const files: string[] = []
+    for (let i = 1; i <= this.maxRotated; i++) {
+      const f = `${this.file}.${i}`
+      let st: fs.Stats
+      try {
+        st = fs.statSync(f)
+      } catch {
+        break
+      }
+      if (st.ino === ino) break
+      files.push(f)
+    }
+    return files.reverse()
+  }
+
+  private readWhole(file: string): void {
+    try {
+      const text = fs.readFileSync(file, 'utf8')
+      for (const line of text.split('\n')) if (line !== '') this.onLine(line)
+    } catch {
+      // rotated away meanwhile
+    }
+  }
+
   private poll(): void {
     if (this.busy) return
     this.busy = true
@@ -182,9 +214,11 @@ export class LogFollower {
       if (st.ino !== this.ino) {
         // rotated: the old file is complete (the writer closed it before renaming)
         this.drain()
-        if (this.partial) this.onLine(this.partial)
-        this.partial = ''
+        this.flushPartial()
+        const old = this.ino
         this.close()
+        // Rotated more than once since the last poll: the files between ours and the new one.
+        for (const f of this.newerRotated(old)) this.readWhole(f)
         if (this.open('start')) this.drain()
       } else if (st.size < this.pos) {
         // truncated in place
