@@ -45,7 +45,7 @@ describe('one gateway per state dir; status after kill -9 (CLI child + imsg simu
           return false
         }
       }, `round ${round}: the winner holds the lock`)
-      expect(winner.exitCode, `round ${round}: the winner still runs`).to.equal(undefined)
+      expect(winner.exitCode, `round ${round}: the winner still runs`).to.equal(null)
       winner.kill('SIGTERM')
       const won = await winner
       expect(won.exitCode, `round ${round}: ${String(won.stderr).slice(-500)}`).to.equal(0)
