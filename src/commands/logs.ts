@@ -41,6 +41,11 @@ ${EXIT_CODES_HELP}
       account: flags.account,
       grep: flags.grep,
     }
+    // `remoteclaw logs | head`: a closed pipe ends the command quietly.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0)
+      throw error
+    })
     const color = !flags.json && Boolean(process.stdout.isTTY) && chalk.level > 0
     const print = (line: string, record: Parameters<typeof renderLine>[1]) => {
       process.stdout.write(renderLine(line, record, {json: flags.json, color}) + '\n')

@@ -38,13 +38,9 @@ describe('one gateway per state dir; status after kill -9 (CLI child + imsg simu
       expect(lost.exitCode, `round ${round}: ${String(lost.stderr)}`).to.equal(1)
       expect(String(lost.stderr)).to.include(`another gateway (pid ${winner.pid}`)
       expect(String(lost.stderr)).to.include(`kill ${winner.pid}`)
-      await h.waitFor(() => {
-        try {
-          return JSON.parse(fs.readFileSync(path.join(h.dir, 'gateway', 'gateway.lock'), 'utf8')).pid === winner.pid
-        } catch {
-          return false
-        }
-      }, `round ${round}: the winner holds the lock`)
+      expect(JSON.parse(fs.readFileSync(path.join(h.dir, 'gateway', 'gateway.lock'), 'utf8')).pid, `round ${round}: the lock names the winner`).to.equal(winner.pid)
+      // Both write the same log file: the winner says it runs (its signal handlers are set by then).
+      await h.waitFor(() => fs.readFileSync(path.join(h.dir, 'logs', 'gateway.log'), 'utf8').includes(`gateway running (pid ${winner.pid})`), `round ${round}: the winner runs`)
       expect(winner.exitCode, `round ${round}: the winner still runs`).to.equal(null)
       winner.kill('SIGTERM')
       const won = await winner

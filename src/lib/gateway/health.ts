@@ -198,6 +198,7 @@ export class HealthRecorder {
     private readonly stateDir: string,
     private readonly now: () => number,
     private readonly onError: (err: unknown) => void = () => {},
+    private readonly timings: {heartbeatMs: number; changeFlushMs: number} = {heartbeatMs: HEARTBEAT_MS, changeFlushMs: CHANGE_FLUSH_MS},
   ) {
     const t = new Date(now()).toISOString()
     this.data = {schemaVersion: HEALTH_SCHEMA_VERSION, pid: process.pid, startedAt: t, updatedAt: t, accounts: {}}
@@ -233,11 +234,11 @@ export class HealthRecorder {
 
   start(): void {
     void this.flush()
-    this.timer = setInterval(() => void this.flush(), HEARTBEAT_MS)
+    this.timer = setInterval(() => void this.flush(), this.timings.heartbeatMs)
     this.timer.unref()
     this.changeTimer = setInterval(() => {
       if (!this.writing && this.content() !== this.written) void this.flush()
-    }, CHANGE_FLUSH_MS)
+    }, this.timings.changeFlushMs)
     this.changeTimer.unref()
   }
 
