@@ -66,7 +66,7 @@ describe('gateway service commands (systemd, fake systemctl/loginctl)', function
     // Every directive, parsed back.
     const u = parseUnit(fs.readFileSync(unitFile, 'utf8'))
     expect(Object.keys(u)).to.deep.equal(['Unit', 'Service', 'Install'])
-    expect(Object.keys(u.Unit!)).to.deep.equal(['Description', 'Documentation'])
+    expect(Object.keys(u.Unit!)).to.deep.equal(['Description'])
     expect(u.Unit!.Description![0]).to.include(tmp.dir)
     const s = u.Service!
     expect(Object.keys(s).sort()).to.deep.equal(

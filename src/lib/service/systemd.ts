@@ -31,7 +31,6 @@ export function renderUnit(spec: ServiceSpec): string {
     `# ${MARKER}; remove it with: remoteclaw gateway uninstall`,
     '[Unit]',
     `Description=RemoteClaw iMessage gateway (state dir ${spec.stateDir.replace(/%/g, '%%')})`,
-    'Documentation=https://github.com/remoteclaw/remoteclaw#run-it-as-a-service',
     '',
     '[Service]',
     'Type=simple',
