@@ -39,7 +39,12 @@ export class CommandRunner {
       const out = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(0, 3).join(' ').slice(0, 300)
       throw new RemoteclawError(`\`${argv.join(' ')}\` failed (exit ${r.exitCode})${out ? `: ${out}` : ''}`, {
         code: 'service_command_failed',
-        fix: typeof fix === 'string' ? fix : fix(r),
+        fix:
+          r.exitCode === 127
+            ? `${argv[0]} is not on PATH: this host has no ${argv[0] === 'launchctl' ? 'launchd' : 'systemd'} to run the service. Run \`remoteclaw gateway\` in the foreground under your own supervisor instead (restart it on failure only).`
+            : typeof fix === 'string'
+              ? fix
+              : fix(r),
         details: {argv, exitCode: r.exitCode, stderr: r.stderr},
       })
     }

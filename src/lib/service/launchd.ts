@@ -118,10 +118,6 @@ export class LaunchdService implements ServiceBackend {
     if (!s.loaded) await run.must(['launchctl', 'bootstrap', this.domain, this.file], bootstrapFix(this))
     else await run.must(['launchctl', 'kickstart', '-k', this.target], `Check it with: launchctl print ${this.target}`)
   }
-
-  logHint(): string {
-    return 'remoteclaw logs'
-  }
 }
 
 function bootstrapFix(s: LaunchdService): (r: {stderr: string}) => string {

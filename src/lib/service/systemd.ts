@@ -170,8 +170,7 @@ export class SystemdService implements ServiceBackend {
   }
 
   async activate(run: CommandRunner): Promise<void> {
-    const reload = await run.must(['systemctl', '--user', 'daemon-reload'], (r) => this.fix(r, `Check the unit: systemd-analyze --user verify ${this.file}`))
-    void reload
+    await run.must(['systemctl', '--user', 'daemon-reload'], (r) => this.fix(r, `Check the unit: systemd-analyze --user verify ${this.file}`))
     await run.must(['systemctl', '--user', 'enable', '--now', this.unit], (r) =>
       this.fix(r, `See why: systemctl --user status ${this.unit} ; remoteclaw logs`),
     )

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {createContext} from '../../../src/lib/context.js'
 import {configSchema} from '../../../src/lib/config/schema.js'
+import {CommandRunner} from '../../../src/lib/service/exec.js'
 import {buildServiceSpec} from '../../../src/lib/service/spec.js'
 import {parseUnit, renderUnit, splitSystemdWords, systemdQuote} from '../../../src/lib/service/systemd.js'
 import {IMSG_SIM, REPO_ROOT, tempDir} from '../../helpers/cli.js'
@@ -51,6 +52,16 @@ describe('systemd user unit', function () {
       .filter((l) => l.includes('remoteclaw-gateway'))
     expect(ours, String(r.stderr)).to.deep.equal([])
     expect(r.exitCode, String(r.stderr)).to.equal(0)
+  })
+
+  it('no systemctl on PATH (no systemd on this host): exit 1 and the fix says to run it in the foreground', async () => {
+    const run = new CommandRunner({spawn: execa, env: {PATH: tmp.dir}})
+    let err: (Error & {fix?: string; exitCode?: number}) | undefined
+    await run.must(['systemctl', '--user', 'daemon-reload'], 'unused').catch((error) => (err = error))
+    expect(err!.message).to.include('`systemctl --user daemon-reload` failed (exit 127)')
+    expect(err!.fix).to.include('systemctl is not on PATH: this host has no systemd')
+    expect(err!.fix).to.include('remoteclaw gateway')
+    expect(err!.exitCode).to.equal(1)
   })
 
   it('quotes what systemd would expand or split, and reads back to the same words', async () => {
