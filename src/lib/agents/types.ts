@@ -1,5 +1,5 @@
 import type {HistoryEntry} from '../access/history.js'
-import type {Envelope, EnvelopeAttachment} from '../gateway/envelope.js'
+import type {Envelope, EnvelopeAttachment} from '../core/envelope.js'
 
 /** What an agent gets for one turn (a `command` agent gets it as JSON on stdin). */
 export interface AgentInput {
@@ -22,6 +22,40 @@ export interface AgentInput {
   /** Unaddressed group messages since the last answered one, oldest first. */
   history: HistoryEntry[]
   attachments: AgentAttachment[]
+  /**
+   * The conversation this turn continues (the session store's record). `id` is the agent's own
+   * session id to resume: absent on a first turn (a preset then starts a new CLI session).
+   */
+  session?: AgentSession
+}
+
+export interface AgentSession {
+  key: string
+  id?: string
+  /** 1 on the first turn of this session. */
+  turn: number
+  isNew: boolean
+}
+
+/**
+ * One MCP server an agent run may use (stdio), as the tools area produces it. Each runtime
+ * gets it its own way (see presets/*.ts); a `command` agent gets it as JSON in
+ * REMOTECLAW_MCP_SERVER.
+ */
+export interface McpServerSpec {
+  name: string
+  command: string
+  args: string[]
+  env: Record<string, string>
+}
+
+/** Per-run extras that are not part of the agent's input document. */
+export interface AgentRunOptions {
+  mcp?: McpServerSpec
+  /** Extra environment for this run's agent process (e.g. a per-turn token of the agent tools). */
+  env?: Record<string, string>
+  /** Each finished assistant text block, in order, as the CLI completes it (block streaming). */
+  onBlock?: (text: string) => void
 }
 
 /** One inbound attachment as the agent gets it (README: Attachments): a readable file on the gateway host. */
@@ -40,12 +74,16 @@ export interface AgentResult {
   text?: string
   files?: string[]
   error?: string
+  /** The agent's own session id as its output reported it (preset stream, or `sessionId` of output "json"). */
+  sessionId?: string
+  /** The CLI refused to resume `input.session.id` (unknown or expired): nothing ran; start fresh. */
+  resumeRefused?: boolean
 }
 
 export interface AgentRunner {
   readonly id: string
   readonly runtime: string
-  run(input: AgentInput): Promise<AgentResult>
+  run(input: AgentInput, opts?: AgentRunOptions): Promise<AgentResult>
 }
 
 export function chatTarget(env: Pick<Envelope, 'chat' | 'sender'>): string {

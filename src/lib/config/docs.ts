@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {asIndex, type PathSegment} from './paths.js'
-import {ACCOUNT_DEFAULTS, AGENT_DEFAULTS, COMMANDS_DEFAULTS, configSchema, GROUP_DEFAULTS} from './schema.js'
+import {ACCOUNT_DEFAULTS, AGENT_DEFAULTS, COMMANDS_DEFAULTS, configSchema, GROUP_DEFAULTS, SESSION_DEFAULTS} from './schema.js'
 import {unwrap} from './schema-walk.js'
 
 /**
@@ -31,6 +31,7 @@ export function defaultFor(segs: readonly PathSegment[]): unknown {
   if (s[0] === 'agents' && s[1] === 'list' && s.length === 4 && asIndex(segs[2]!) !== undefined) {
     return has(AGENT_DEFAULTS, s[3]!) ? AGENT_DEFAULTS[s[3] as keyof typeof AGENT_DEFAULTS] : undefined
   }
+  if (s[0] === 'session' && s.length === 2 && has(SESSION_DEFAULTS, s[1]!)) return SESSION_DEFAULTS[s[1] as keyof typeof SESSION_DEFAULTS]
   if (s[0] === 'commands' && s.length === 2 && has(COMMANDS_DEFAULTS, s[1]!)) return COMMANDS_DEFAULTS[s[1] as keyof typeof COMMANDS_DEFAULTS]
   if (s.join('.') === 'messages.groupChat.historyLimit') return ACCOUNT_DEFAULTS.historyLimit
   return undefined

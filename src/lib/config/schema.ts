@@ -85,6 +85,13 @@ export const accountFieldsShape = {
   mediaMaxMb: z.number().positive().optional().describe('Inbound and outbound media size cap in MB.'),
   textChunkLimit: z.number().int().min(1).optional().describe('Max characters per outbound message; longer replies are split.'),
   chunkMode: chunkModeSchema.optional().describe('How long replies split: length (at newline/space before the limit) or newline (paragraphs first).'),
+  maxReplyChunks: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('Max messages one agent reply is split into; the rest is cut and a short note says so. `message send` refuses longer text.'),
   configWrites: z.boolean().optional().describe('Allow /config set|unset from chat (also needs commands.config).'),
   responsePrefix: z.string().optional().describe('Text put before every reply (account, then channel, then messages.responsePrefix).'),
   agentId: z.string().min(1).optional().describe('Agent that handles this account (default: the default agent).'),
@@ -117,6 +124,24 @@ export const imessageChannelSchema = z
   .strict()
 export type IMessageChannelConfig = z.infer<typeof imessageChannelSchema>
 
+export const dmScopeSchema = z.enum(['main', 'per-sender'])
+export const streamingSchema = z.enum(['off', 'block'])
+
+/** Session keys shared by `session` and its per-agent override `agents.list[].session`. */
+const sessionFieldsShape = {
+  idleMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('A session idle this long (minutes since its last turn) starts fresh at its next message; 0 = never expires.'),
+  dmScope: dmScopeSchema
+    .optional()
+    .describe(
+      'Who shares a DM session: "main" (every DM to an agent continues one conversation, agent:<agentId>:main) or "per-sender" (agent:<agentId>:imessage:dm:<handle>).',
+    ),
+} as const
+
 export const agentRuntimeSchema = z.enum(['echo', 'command', 'claude', 'gemini', 'codex', 'opencode'])
 
 export const agentSchema = z
@@ -133,6 +158,10 @@ export const agentSchema = z
     input: z.enum(['json', 'text']).optional().describe('What the command gets on stdin: one JSON object (default) or just the text.'),
     output: z.enum(['text', 'json']).optional().describe('text: stdout is the reply; json: stdout is {"text", "files"}.'),
     errorReply: z.string().optional().describe('Short reply sent when the agent fails (default: nothing is sent).'),
+    streaming: streamingSchema
+      .optional()
+      .describe('off: one reply, the final answer; block: each finished text block the agent CLI streams is sent as it completes (presets).'),
+    session: z.object(sessionFieldsShape).strict().optional().describe('Per-agent override of `session` (unset keys follow `session`).'),
     groupChat: z
       .object({mentionPatterns: mentionPatterns.optional()})
       .strict()
@@ -170,6 +199,11 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    session: z
+      .object(sessionFieldsShape)
+      .strict()
+      .optional()
+      .describe('Agent sessions: each conversation continues the agent CLI\'s own session until it expires or is reset.'),
     commands: z
       .object({
         config: z.boolean().optional().describe('Allow /config get|set|unset from approved chat senders.'),
@@ -200,6 +234,7 @@ export const ACCOUNT_DEFAULTS = {
   mediaMaxMb: 16,
   textChunkLimit: 4000,
   chunkMode: 'length',
+  maxReplyChunks: 10,
   configWrites: true,
   maxInboundAgeMinutes: 15,
   rpcTimeoutMs: 10_000,
@@ -207,7 +242,8 @@ export const ACCOUNT_DEFAULTS = {
 } as const satisfies Partial<AccountConfig>
 
 export const GROUP_DEFAULTS = {requireMention: true} as const
-export const AGENT_DEFAULTS = {runtime: 'echo', timeoutMs: 120_000, input: 'json', output: 'text'} as const
+export const AGENT_DEFAULTS = {runtime: 'echo', timeoutMs: 120_000, input: 'json', output: 'text', streaming: 'off'} as const
+export const SESSION_DEFAULTS = {idleMinutes: 10_080, dmScope: 'main'} as const
 export const COMMANDS_DEFAULTS = {config: false} as const
 
 /** The account id used when channels.imessage has no `accounts` map. */

@@ -1,19 +1,25 @@
-import {buildAgentInput, type AgentRunner} from '../agents/types.js'
-import {checkAgents, createAgentRunner} from '../agents/runner.js'
-import {resolveAgents, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
+import {checkAgents, killAgentLeftovers} from '../agents/runner.js'
+import {findAgent, resolveAgents, type ResolvedAgents} from '../agents/resolve.js'
 import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, resolveAccounts, type ResolvedAccount} from '../config/accounts.js'
 import {ConfigInvalidError, loadConfig, type LoadedConfig} from '../config/load.js'
 import type {RemoteclawConfig} from '../config/schema.js'
 import type {Context} from '../context.js'
-import {errorMessage, NotFoundError, RemoteclawError} from '../errors.js'
+import {errorMessage, NotFoundError} from '../errors.js'
 import type {Logger} from '../log.js'
+import {listApproved} from '../pairing/store.js'
+import {SessionTurns} from '../sessions/continuity.js'
 import {checkRouting} from '../sessions/routing.js'
+import {sharedDmSessionWarning} from '../sessions/scope-warning.js'
+import {SessionStore} from '../sessions/store.js'
 import {AccountRunner, type RunnerEvent, type RunnerTimings} from './account-runner.js'
+import {createSessionRunAgent} from './agent-runtime.js'
 import {createConfigCommandHandler} from './chat-commands.js'
 import {ConfigWatcher} from './config-watch.js'
 import {HealthRecorder} from './health.js'
 import {acquireGatewayLock, type GatewayLock} from './lock.js'
-import type {AgentReply, AgentTurn, RunAgent} from './ports.js'
+import type {RunAgent} from './ports.js'
+import type {ChatCommandHandler} from './runner-types.js'
+import {createSessionCommandHandler} from './session-commands.js'
 
 export interface GatewayOptions {
   ctx: Context
@@ -72,21 +78,6 @@ function selectAccounts(config: RemoteclawConfig, ctx: Context, ids: string[] | 
   return {accounts, warnings: all.warnings}
 }
 
-/** Default agent runtimes: one runner per resolved agent, rebuilt when the config changes. */
-function defaultRunAgent(ctx: Context, log: Logger): RunAgent {
-  const runners = new WeakMap<ResolvedAgent, AgentRunner>()
-  return async (turn: AgentTurn): Promise<AgentReply> => {
-    let r = runners.get(turn.agent)
-    if (!r) {
-      r = createAgentRunner(turn.agent, {env: ctx.env, spawn: ctx.spawn, log})
-      runners.set(turn.agent, r)
-    }
-    const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never})
-    const res = await r.run(input)
-    return {text: res.text, files: res.files, error: res.error}
-  }
-}
-
 /**
  * `remoteclaw gateway`: one supervised AccountRunner per account, the health file, config hot
  * reload and graceful stop. start() throws only fatal configuration errors.
@@ -102,6 +93,7 @@ export class Gateway {
   private stopped = false
   private stopping: Promise<void> | undefined
   private reloading = Promise.resolve()
+  private turns: SessionTurns | undefined
 
   private constructor(private readonly o: GatewayOptions) {
     this.log = o.ctx.log.child('gateway')
@@ -140,8 +132,18 @@ export class Gateway {
     this.lock = await acquireGatewayLock(ctx)
     if (this.lock.tookOverFrom) this.log.info(`took over the lock of a gateway that is gone (pid ${this.lock.tookOverFrom})`)
     this.health.start()
-    const runAgent = this.o.runAgent ?? defaultRunAgent(ctx, ctx.log)
-    const chatCommand = createConfigCommandHandler({ctx, config: () => this.loaded.config, log: this.log})
+    const store = new SessionStore(ctx)
+    this.turns = new SessionTurns({store, log: ctx.log.child('sessions'), now: ctx.now})
+    const runAgent = this.o.runAgent ?? createSessionRunAgent(ctx, ctx.log, this.turns)
+    const configCommand = createConfigCommandHandler({ctx, config: () => this.loaded.config, log: this.log})
+    const sessionCommand = createSessionCommandHandler({store, turns: this.turns, log: this.log, now: ctx.now})
+    // /new, /reset, /status first (on by default), then /config (needs commands.config).
+    const chatCommand: ChatCommandHandler = async (env, account, approved, turn) => {
+      const agent = turn ? findAgent(this.agents, turn.agentId) : undefined
+      const r = agent && turn ? await sessionCommand(env, account, approved, {agent, sessionKey: turn.sessionKey}) : undefined
+      return r ?? configCommand(env, account, approved)
+    }
+    await this.warnSharedDmSessions(accounts)
     for (const a of accounts) await this.startRunner(a, runAgent, chatCommand)
     if (this.o.watchConfig !== false) {
       this.watcher = new ConfigWatcher(ctx.configPath, () => {
@@ -154,6 +156,18 @@ export class Gateway {
     this.log.info(`gateway running (pid ${process.pid}); accounts: ${accounts.map((a) => a.id).join(', ')}; agents: ${this.agents.agents.map((a) => `${a.id} (${a.runtime})`).join(', ')}`)
   }
 
+  /** session.dmScope "main" with several people able to DM: they share one conversation. Said at start and on reload. */
+  private async warnSharedDmSessions(accounts: ResolvedAccount[]): Promise<void> {
+    for (const a of accounts) {
+      const approved = await listApproved(this.o.ctx, a.id).then(
+        (l) => l.map((x) => x.handle),
+        () => [],
+      )
+      const w = sharedDmSessionWarning(a, this.agents, approved)
+      if (w) this.log.warn(`account ${a.id}: ${w.message}`, {fix: w.fix})
+    }
+  }
+
   private resolveAgents(config: RemoteclawConfig, accounts: ResolvedAccount[]): ResolvedAgents {
     const agents = resolveAgents(config)
     for (const w of agents.warnings) this.log.warn(w)
@@ -163,7 +177,7 @@ export class Gateway {
     return agents
   }
 
-  private async startRunner(a: ResolvedAccount, runAgent: RunAgent, chatCommand: ReturnType<typeof createConfigCommandHandler>): Promise<void> {
+  private async startRunner(a: ResolvedAccount, runAgent: RunAgent, chatCommand: ChatCommandHandler): Promise<void> {
     const runner = new AccountRunner(a, {
       ctx: this.o.ctx,
       log: this.o.ctx.log,
@@ -179,7 +193,7 @@ export class Gateway {
   }
 
   /** Applies a changed config file; an invalid one is logged and the running config stays. */
-  async reload(runAgent: RunAgent, chatCommand: ReturnType<typeof createConfigCommandHandler>): Promise<void> {
+  async reload(runAgent: RunAgent, chatCommand: ChatCommandHandler): Promise<void> {
     if (this.stopped) return
     const {ctx} = this.o
     let loaded: LoadedConfig
@@ -195,6 +209,7 @@ export class Gateway {
     }
     this.loaded = loaded
     this.agents = this.resolveAgents(loaded.config, selected.accounts)
+    await this.warnSharedDmSessions(selected.accounts)
     const next = new Map(selected.accounts.map((a) => [a.id, a]))
     for (const [id, runner] of this.runners) {
       const a = next.get(id)
@@ -231,6 +246,10 @@ export class Gateway {
       await this.reloading
       this.log.info('stopping: no new messages; finishing what is in flight')
       await Promise.all([...this.runners.values()].map((r) => r.stop()))
+      await this.turns?.settled()
+      // Whatever an agent started that left its process group (setsid, daemons) ends with the gateway.
+      const left = await killAgentLeftovers().catch(() => 0)
+      if (left > 0) this.log.info(`ended ${left} process(es) agents had left running`)
       await this.health.stop()
       await this.lock?.release()
       this.log.info('gateway stopped')

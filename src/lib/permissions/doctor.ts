@@ -8,6 +8,9 @@ import {ExitCode} from '../errors.js'
 import {classifyText, parseVersion, rpcHelpSupported} from '../imsg/classify.js'
 import {launchAgentContext, type LaunchAgentContext} from '../service/launch-agent.js'
 import {dmPolicySentence, findFootguns, groupPolicySentence} from './policy.js'
+import {resolveAgents} from '../agents/resolve.js'
+import {listApproved} from '../pairing/store.js'
+import {sharedDmSessionWarning} from '../sessions/scope-warning.js'
 import {
   describeLocalContext,
   inspectWrapper,
@@ -296,6 +299,13 @@ export async function diagnoseAccount(
   for (const f of findFootguns(account, mode)) {
     add({id: `footgun.${f.id}`, title: 'footgun', status: 'warn', message: f.message, fix: f.fix})
   }
+  // One DM session shared by several people (session.dmScope "main"): they can read each other's context.
+  const approvedHandles = await listApproved(ctx, account.id).then(
+    (l) => l.map((x) => x.handle),
+    () => [],
+  )
+  const shared = sharedDmSessionWarning(account, resolveAgents(_config), approvedHandles)
+  if (shared) add({id: 'footgun.dm_session_shared', title: 'footgun', status: 'warn', message: shared.message, fix: shared.fix})
 
   const failed = checks.filter((c) => c.status === 'fail')
   const exitCode = failed.some((c) => c.severity === 'unreachable') ? ExitCode.UNREACHABLE : failed.length > 0 ? ExitCode.UNHEALTHY : ExitCode.OK
