@@ -4,7 +4,7 @@ import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, resolveAccounts, type Resolv
 import {ConfigInvalidError, loadConfig, type LoadedConfig} from '../config/load.js'
 import type {RemoteclawConfig} from '../config/schema.js'
 import type {Context} from '../context.js'
-import {errorMessage, NotFoundError, RemoteclawError} from '../errors.js'
+import {errorMessage, NotFoundError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {listApproved} from '../pairing/store.js'
 import {SessionTurns} from '../sessions/continuity.js'
@@ -15,7 +15,8 @@ import {AccountRunner, type RunnerEvent, type RunnerTimings} from './account-run
 import {createSessionRunAgent} from './agent-runtime.js'
 import {createConfigCommandHandler} from './chat-commands.js'
 import {ConfigWatcher} from './config-watch.js'
-import {HealthRecorder, readGatewayHealth} from './health.js'
+import {HealthRecorder} from './health.js'
+import {acquireGatewayLock, type GatewayLock} from './lock.js'
 import {ToolService} from './tool-service.js'
 import type {RunAgent} from './ports.js'
 import type {ChatCommandHandler} from './runner-types.js'
@@ -90,6 +91,7 @@ export class Gateway {
   private loaded!: LoadedConfig
   private agents!: ResolvedAgents
   private watcher: ConfigWatcher | undefined
+  private lock: GatewayLock | undefined
   private stopped = false
   private stopping: Promise<void> | undefined
   private reloading = Promise.resolve()
@@ -102,7 +104,13 @@ export class Gateway {
 
   static async start(o: GatewayOptions): Promise<Gateway> {
     const g = new Gateway(o)
-    await g.boot()
+    try {
+      await g.boot()
+    } catch (error) {
+      await g.tools?.stop().catch(() => {})
+      await g.lock?.release()
+      throw error
+    }
     return g
   }
 
@@ -123,17 +131,9 @@ export class Gateway {
     this.loaded = loaded
     this.agents = this.resolveAgents(loaded.config, accounts)
 
-    const other = await readGatewayHealth(ctx)
-    // Only a gateway that updated its health in the last minute counts; a stale file whose pid
-    // was reused by some other process must not block a start forever.
-    if (other.gateway === 'running') {
-      if (other.pid !== process.pid) {
-        throw new RemoteclawError(`another gateway (pid ${other.pid}) is running with state dir ${ctx.stateDir}`, {
-          code: 'gateway_running',
-          fix: `Stop it first (kill ${other.pid}), or give this one its own state dir: REMOTECLAW_STATE_DIR=<dir> remoteclaw gateway`,
-        })
-      }
-    }
+    // One gateway per state dir (the health file is no lock): throws naming the live holder.
+    this.lock = await acquireGatewayLock(ctx)
+    if (this.lock.tookOverFrom) this.log.info(`took over the lock of a gateway that is gone (pid ${this.lock.tookOverFrom})`)
     this.tools = new ToolService({
       ctx,
       log: ctx.log,
@@ -142,7 +142,7 @@ export class Gateway {
       accounts: () => [...this.runners.keys()],
       ...(this.o.timings?.toolSendWaitMs !== undefined ? {sendWaitMs: this.o.timings.toolSendWaitMs} : {}),
     })
-    // before the health file says "running": a second gateway on this state dir fails here too
+    // before the health file says "running"
     await this.tools.start()
     this.health.start()
     const store = new SessionStore(ctx)
@@ -267,6 +267,7 @@ export class Gateway {
       if (left > 0) this.log.info(`ended ${left} process(es) agents had left running`)
       await this.tools?.stop()
       await this.health.stop()
+      await this.lock?.release()
       this.log.info('gateway stopped')
     })()
     return this.stopping
