@@ -10,7 +10,8 @@ import {ImsgMethodNotFoundError, ImsgWatchEndedError} from '../imsg/errors.js'
 import {normalizeHandle} from '../imsg/handles.js'
 import type {ImsgMessage} from '../imsg/types.js'
 import type {Logger} from '../log.js'
-import {Delivery, type SendParams} from '../outbound/delivery.js'
+import {Delivery, type ChatDeliveryState, type SendParams} from '../outbound/delivery.js'
+import type {ReconcileTimings, SendStatusResult} from '../outbound/reconcile.js'
 import {LoopBreaker, LOOP_BREAKER_DEFAULTS, type LoopBreakerOptions} from '../outbound/rate-limit.js'
 import {pairingReplyText} from '../pairing/messages.js'
 import {ApprovedSenders, requestPairing} from '../pairing/store.js'
@@ -40,6 +41,8 @@ export interface RunnerTimings {
   /** How long shutdown waits for running agent turns. */
   drainTimeoutMs: number
   loopBreaker: LoopBreakerOptions
+  /** Bounds of unknown-outcome reconciliation (outbound/reconcile.ts defaults). */
+  reconcile?: Partial<ReconcileTimings>
 }
 
 export const DEFAULT_TIMINGS: RunnerTimings = {
@@ -122,6 +125,12 @@ export class AccountRunner {
   private maxReceived = 0
   private restartReason: string | undefined
   private everStarted = false
+  /** Counts imsg children: a send whose outcome is unknown is read back once its child's generation is gone. */
+  private generation = 0
+  /** `methods` from initialize (0.14+): until capabilities.ts lands, tracked sends need send.tracked + message.send_status there. */
+  private methods: string[] = []
+  /** Delivery state of the last send per chat (health file), most recent last, bounded. */
+  private readonly chatStates = new Map<string, ChatDeliveryState>()
 
   constructor(
     account: ResolvedAccount,
@@ -167,6 +176,13 @@ export class AccountRunner {
           {quiet: o.status === 'sent' || o.status === 'empty'},
         ),
       onLaneBlocked: () => this.restartChild('imsg reported its send lane blocked (-32004)'),
+      readHistory: (chatId, limit) => this.readHistory(chatId, limit),
+      childGeneration: () => (this.client && !this.client.hasExited ? this.generation : undefined),
+      restartChild: (reason) => this.restartChild(reason),
+      trackedSend: () => this.methods.includes('send.tracked') && this.methods.includes('message.send_status'),
+      sendStatus: (guid) => this.sendStatus(guid),
+      reconcileTimings: this.t.reconcile,
+      onChatState: (chat, st) => this.recordChatState(chat, st),
     })
     this.d.health.update(this.account.id, {state: 'starting', running: false, cursor: this.state.cursor})
     this.loop = this.supervise()
@@ -263,6 +279,8 @@ export class AccountRunner {
       remoteHost: a.remoteHost,
     })
     this.client = client
+    this.generation++
+    this.methods = []
     const version = await this.detectVersion(client)
     if (this.stopping) throw new StopSignal()
     // A cursor counts rows of one chat.db: after cliPath or dbPath changes (the bot moved to another
@@ -326,6 +344,7 @@ export class AccountRunner {
     // Strict imsg (0.14+) answers initialize with its version; lenient ones say -32601.
     try {
       const st = await client.initialize({timeoutMs: this.account.rpcTimeoutMs})
+      if (Array.isArray(st.methods)) this.methods = st.methods.filter((m): m is string => typeof m === 'string')
       if (typeof st.version === 'string') return st.version
     } catch (error) {
       if (!(error instanceof ImsgMethodNotFoundError)) {
@@ -369,6 +388,17 @@ export class AccountRunner {
     for (const p of this.state.pending()) {
       if (this.delivery.active.has(p.inboundGuid)) continue // still being sent by this process
       let confirmed = p.sent
+      if (p.tracked && p.id && p.chatId > 0 && p.sent < p.texts.length) {
+        // Each chunk is sent again under the attempt_id it had: imsg refuses a second message with it,
+        // and the refusal is settled with message.send_status (never a second copy).
+        this.log.info(`reply to ${p.inboundGuid} (tracked) was interrupted by a restart; checking its ${p.texts.length - confirmed} unconfirmed chunk(s) by attempt id`)
+        if (p.inboundGuid) this.inflightGuids.add(p.inboundGuid)
+        void this.delivery
+          .resume({inboundGuid: p.inboundGuid, chatId: p.chatId, to: p.to, text: '', label: `chat ${p.chatId}`}, p.texts, confirmed)
+          .finally(() => this.inflightGuids.delete(p.inboundGuid))
+          .catch((error) => this.log.error(`resending after restart failed: ${errorMessage(error)}`))
+        continue
+      }
       if (p.chatId > 0) {
         try {
           const {messages} = await client.messagesHistory({chat_id: p.chatId, limit: 50})
@@ -470,15 +500,54 @@ export class AccountRunner {
     })
   }
 
-  /** Delivery's send: waits for a running child; "no child" is a retry-safe failure (nothing was written). */
+  /**
+   * Delivery's send: waits for a running child; "no child" is a retry-safe failure (nothing was written).
+   * A failure carries the generation of the child that held the request (reconciliation waits for it to go).
+   */
   private async sendViaChild(p: SendParams): Promise<{id?: number; guid?: string}> {
     if (!(await this.whenReady(60_000)) || !this.client || this.client.hasExited) {
       throw Object.assign(new Error('imsg is not running (restarting)'), {retrySafe: true, notSent: true})
     }
+    const client = this.client
+    const generation = this.generation
     const body = {...(p.text !== '' ? {text: p.text} : {}), ...(p.file ? {file: p.file} : {})}
     const params = p.chat_id !== undefined ? {chat_id: p.chat_id, ...body} : {to: p.to!, ...body, ...(p.service ? {service: p.service} : {})}
-    const r = await this.client.send(params)
-    return {id: typeof r.id === 'number' ? r.id : undefined, guid: typeof r.guid === 'string' ? r.guid : undefined}
+    try {
+      const r =
+        p.attemptId && p.chat_id !== undefined
+          ? await client.request<{id?: unknown; guid?: unknown}>('send.tracked', {...params, attempt_id: p.attemptId})
+          : await client.send(params)
+      return {id: typeof r.id === 'number' ? r.id : undefined, guid: typeof r.guid === 'string' ? r.guid : undefined}
+    } catch (error) {
+      if (error && typeof error === 'object') Object.assign(error, {generation})
+      throw error
+    }
+  }
+
+  /** A running child (waiting up to rpcTimeoutMs for one), or an error the reconciler retries after. */
+  private async readyClient(): Promise<ImsgClient> {
+    if (!(await this.whenReady(this.account.rpcTimeoutMs)) || !this.client || this.client.hasExited) {
+      throw new Error('imsg is not running (restarting)')
+    }
+    return this.client
+  }
+
+  private async readHistory(chatId: number, limit: number): Promise<Array<{id: number; is_from_me: boolean; text: string; created_at: string}>> {
+    const {messages} = await (await this.readyClient()).messagesHistory({chat_id: chatId, limit})
+    return messages
+  }
+
+  private async sendStatus(guid: string): Promise<SendStatusResult> {
+    return (await this.readyClient()).request<SendStatusResult>('message.send_status', {guid})
+  }
+
+  private recordChatState(chat: string, st: ChatDeliveryState): void {
+    this.chatStates.delete(chat)
+    this.chatStates.set(chat, st)
+    if (this.chatStates.size > 20) this.chatStates.delete(this.chatStates.keys().next().value!)
+    // Progress (pending, sent) goes out with the next write; an end state that needs attention at once.
+    const quiet = st.state === 'pending' || st.state === 'sent' || st.state === 'delivered'
+    this.d.health.update(this.account.id, {lastDeliveries: Object.fromEntries(this.chatStates)}, {quiet})
   }
 
   // ---------------------------------------------------------------- pipeline
