@@ -13,6 +13,7 @@ import {
   rawPermissionDenied,
 } from './texts.js'
 import {atLeast, compiledMethods, DB_METHODS, type Emulation, SERVED_METHODS, truthy} from './version.js'
+import {handleTracked, TRACKED_METHODS, trackedMethodsListed} from './tracked.js'
 
 type Id = string | number | null | boolean | JsonObject | Json[]
 
@@ -389,7 +390,7 @@ class Server {
         this.outstanding--
       }
     }
-    if (method === 'send') {
+    if (method === 'send' || method === 'send.tracked') {
       // the single mutation lane: FIFO, one at a time
       const p = this.mutationChain.then(run)
       this.mutationChain = p
@@ -415,6 +416,10 @@ class Server {
   // ------------------------------------------------------------------ methods
 
   private async dispatch(method: string, p: Record<string, unknown>, afterResponse: (fn: () => void) => void): Promise<Json> {
+    if (TRACKED_METHODS.has(method)) {
+      return handleTracked(method, p, {strict: this.strict, env: this.env, em: this.em, db: this.db, writer: this.writer,
+        dbReady: () => this.dbReady(), dbUnavailable: () => this.dbUnavailable()})
+    }
     if (!SERVED_METHODS.has(method)) {
       if (this.strict) throw new RpcError(-32003, 'Bridge unavailable', {detail: BRIDGE_NOT_STARTED, retryable: true})
       throw internalError(BRIDGE_NOT_STARTED)
@@ -457,7 +462,8 @@ class Server {
       database,
       bridge: {ready: false, error: BRIDGE_NOT_STARTED},
       contacts: {available: true},
-      methods: compiled.filter((m) => SERVED_METHODS.has(m) && (ready || !DB_METHODS.has(m))),
+      methods: [...compiled.filter((m) => SERVED_METHODS.has(m) && (ready || !DB_METHODS.has(m))),
+        ...trackedMethodsListed(this.env, this.em, ready)],
       supported_methods: compiled,
     }
     if (atLeast(this.em.v, '0.15.0')) {
