@@ -43,6 +43,8 @@ export interface RunnerTimings {
   loopBreaker: LoopBreakerOptions
   /** Bounds of unknown-outcome reconciliation (outbound/reconcile.ts defaults). */
   reconcile?: Partial<ReconcileTimings>
+  /** When a chat's last send is looked up again for delivered/read (default 5 s and 60 s after it). */
+  deliveryCheckMs?: number[]
 }
 
 export const DEFAULT_TIMINGS: RunnerTimings = {
@@ -181,6 +183,8 @@ export class AccountRunner {
       restartChild: (reason) => this.restartChild(reason),
       trackedSend: () => this.methods.includes('send.tracked') && this.methods.includes('message.send_status'),
       sendStatus: (guid) => this.sendStatus(guid),
+      statusAvailable: () => this.methods.includes('message.send_status'),
+      followUpDelaysMs: this.t.deliveryCheckMs,
       reconcileTimings: this.t.reconcile,
       onChatState: (chat, st) => this.recordChatState(chat, st),
     })

@@ -118,6 +118,10 @@ export interface DeliveryOptions {
   reconcileTimings?: Partial<ReconcileTimings>
   /** Delivery state of the last send per chat. */
   onChatState?: (chat: string, state: ChatDeliveryState) => void
+  /** True when message.send_status can be asked (then delivered/read of each chat's last send is looked up). */
+  statusAvailable?: () => boolean
+  /** When the last send of a chat is checked again for delivered/read (ms after it was sent). */
+  followUpDelaysMs?: number[]
   /** Journal entry ids (tests make them predictable). */
   newEntryId?: () => string
 }
@@ -424,6 +428,7 @@ export class Delivery {
         const guid = attemptId ?? r.result.guid
         o.onChatState?.(key, {state: 'sent', at: at(), guid})
         rec?.claim(r.result.id)
+        if (guid) this.followUp(key, guid)
         return r
       }
       if (r.interrupted) return r
@@ -473,6 +478,37 @@ export class Delivery {
       }
       if (resends >= maxResends) return {ok: false, unknown: true, error: `still not in the chat after ${resends} resend(s); not sent again`}
       resends++
+    }
+  }
+
+  private readonly lastGuid = new Map<string, string>()
+
+  /**
+   * Delivered and read time of a chat's last send: nothing pushes them (addendum §2), so the last
+   * send per chat is looked up a few times with message.send_status (timers never hold the process).
+   */
+  private followUp(key: string, guid: string): void {
+    const o = this.o
+    if (!o.sendStatus || !(o.statusAvailable?.() ?? false)) return
+    this.lastGuid.delete(key)
+    this.lastGuid.set(key, guid)
+    if (this.lastGuid.size > 100) this.lastGuid.delete(this.lastGuid.keys().next().value!)
+    for (const ms of o.followUpDelaysMs ?? [5_000, 60_000]) {
+      const timer = setTimeout(() => {
+        if (this.aborted || this.lastGuid.get(key) !== guid) return
+        o.sendStatus!(guid).then(
+          (st) => {
+            if (this.lastGuid.get(key) !== guid) return
+            const f = st.status_fields
+            const readAt = typeof f?.date_read === 'string' ? f.date_read : undefined
+            if (st.send_state === 'delivered' || st.send_state === 'failed') {
+              o.onChatState?.(key, {state: st.send_state, at: st.delivered_at ?? st.checked_at ?? new Date(o.now()).toISOString(), guid, ...(readAt ? {readAt} : {})})
+            }
+          },
+          () => {},
+        )
+      }, ms)
+      timer.unref()
     }
   }
 
