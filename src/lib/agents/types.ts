@@ -1,5 +1,5 @@
 import type {HistoryEntry} from '../access/history.js'
-import type {Envelope, EnvelopeAttachment} from '../gateway/envelope.js'
+import type {Envelope, EnvelopeAttachment} from '../core/envelope.js'
 
 /** What an agent gets for one turn (a `command` agent gets it as JSON on stdin). */
 export interface AgentInput {

@@ -42,6 +42,7 @@ export interface ResolvedAccount {
   mediaMaxMb: number
   textChunkLimit: number
   chunkMode: 'length' | 'newline'
+  maxReplyChunks: number
   configWrites: boolean
   /** account, then channel, then messages.responsePrefix */
   responsePrefix?: string
@@ -113,6 +114,7 @@ function resolveOne(
     mediaMaxMb: pick('mediaMaxMb'),
     textChunkLimit: pick('textChunkLimit'),
     chunkMode: pick('chunkMode'),
+    maxReplyChunks: pick('maxReplyChunks'),
     configWrites: pick('configWrites'),
     responsePrefix: merged.responsePrefix ?? config.messages?.responsePrefix,
     agentId: merged.agentId,

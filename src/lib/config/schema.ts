@@ -85,6 +85,13 @@ export const accountFieldsShape = {
   mediaMaxMb: z.number().positive().optional().describe('Inbound and outbound media size cap in MB.'),
   textChunkLimit: z.number().int().min(1).optional().describe('Max characters per outbound message; longer replies are split.'),
   chunkMode: chunkModeSchema.optional().describe('How long replies split: length (at newline/space before the limit) or newline (paragraphs first).'),
+  maxReplyChunks: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('Max messages one agent reply is split into; the rest is cut and a short note says so. `message send` refuses longer text.'),
   configWrites: z.boolean().optional().describe('Allow /config set|unset from chat (also needs commands.config).'),
   responsePrefix: z.string().optional().describe('Text put before every reply (account, then channel, then messages.responsePrefix).'),
   agentId: z.string().min(1).optional().describe('Agent that handles this account (default: the default agent).'),
@@ -200,6 +207,7 @@ export const ACCOUNT_DEFAULTS = {
   mediaMaxMb: 16,
   textChunkLimit: 4000,
   chunkMode: 'length',
+  maxReplyChunks: 10,
   configWrites: true,
   maxInboundAgeMinutes: 15,
   rpcTimeoutMs: 10_000,

@@ -1,4 +1,4 @@
-import type {Envelope, EnvelopeAttachment} from './envelope.js'
+import type {Envelope, EnvelopeAttachment} from '../core/envelope.js'
 
 /**
  * The fields of an imsg `message` notification the gateway reads (protocol §5.1). Optional

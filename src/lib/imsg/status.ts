@@ -1,5 +1,5 @@
 import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, type ResolvedAccount} from '../config/accounts.js'
-import type {AccountHealthView, GatewayHealthView} from '../gateway/health.js'
+import type {AccountHealthView, GatewayHealthView} from '../core/health-view.js'
 import {probeExitCode, type ProbeCheck, type ProbeResult, type ProbeStatus} from './probe.js'
 
 /**

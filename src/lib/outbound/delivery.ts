@@ -1,8 +1,8 @@
 import type {Logger} from '../log.js'
 import type {AccountState} from '../state/account-state.js'
-import type {EchoTracker} from '../gateway/drops.js'
+import type {EchoTracker} from './echoes.js'
 import {randomUUID} from 'node:crypto'
-import {chunkText} from './chunker.js'
+import {chunkTextCapped} from './chunker.js'
 import {ChatRateLimiter} from './rate-limit.js'
 import {
   attemptIdFor,
@@ -90,7 +90,8 @@ export interface DeliveryOptions {
   state?: AccountState
   echoes?: EchoTracker
   perMinute: () => number
-  chunking: () => {limit: number; mode: 'length' | 'newline'}
+  /** maxChunks: maxReplyChunks (default unlimited); key: its config path, for the log line when a reply is cut. */
+  chunking: () => {limit: number; mode: 'length' | 'newline'; maxChunks?: number; key?: string}
   service?: () => SendParams['service']
   /** Called after every delivery with its outcome (health file). */
   onOutcome?: (outcome: DeliveryOutcome, at: number) => void
@@ -162,6 +163,11 @@ function errText(err: unknown): string {
   return e?.message ?? String(err)
 }
 
+/** The note that ends a reply cut at maxReplyChunks (the sender sees it; no paths or key names). */
+export function cutNote(cutChars: number): string {
+  return `[reply cut: ${cutChars.toLocaleString('en-US')} more characters were not sent]`
+}
+
 /**
  * Sends replies: prefix, chunk, per-chat FIFO, per-chat rate limit (excess waits in the queue),
  * journal of started sends (crash recovery), echo registration and safe retries.
@@ -226,19 +232,37 @@ export class Delivery {
     return req.chatId > 0 ? `chat_id:${req.chatId}` : (req.to ?? '')
   }
 
-  /** Builds the chunks for a reply (prefix + chunker). Exposed for tests and recovery. */
+  /**
+   * Builds the chunks for a reply (prefix + chunker). A reply longer than maxChunks chunks is cut:
+   * the first maxChunks go out, then a short note (cutChars: how much was left out).
+   */
   chunksFor(text: string, prefix?: string): string[] {
+    return this.plan(text, prefix).chunks
+  }
+
+  private plan(text: string, prefix?: string): {chunks: string[]; cutChars: number} {
     const body = text.trim()
-    if (body === '') return []
+    if (body === '') return {chunks: [], cutChars: 0}
     const full = prefix ? `${prefix}${/\s$/.test(prefix) ? '' : ' '}${body}` : body
-    const {limit, mode} = this.o.chunking()
-    return chunkText(full, {limit, mode}).filter((c) => c.trim() !== '')
+    const {limit, mode, maxChunks} = this.o.chunking()
+    const r = chunkTextCapped(full, {limit, mode, maxChunks: maxChunks ?? Number.POSITIVE_INFINITY})
+    if (r.cutChars > 0) {
+      const note = cutNote(r.cutChars)
+      r.chunks.push(note.length <= limit ? note : '…')
+    }
+    return r
   }
 
   /** Queues a reply behind earlier ones to the same chat; resolves with its outcome. */
   deliver(req: ReplyRequest): Promise<DeliveryOutcome> {
     const key = Delivery.chatKey(req)
-    const chunks = this.chunksFor(req.text, req.prefix)
+    const {chunks, cutChars} = this.plan(req.text, req.prefix)
+    if (cutChars > 0) {
+      const {maxChunks, key: configKey = 'maxReplyChunks'} = this.o.chunking()
+      this.o.log.warn(
+        `reply to ${req.label} is longer than ${maxChunks} messages: sending the first ${maxChunks} and a note that ${cutChars} characters were cut; raise ${configKey} to send more`,
+      )
+    }
     if (chunks.length === 0 && (req.files ?? []).length === 0) return Promise.resolve({status: 'empty', chunks: 0, sentChunks: 0})
     this.inFlight++
     const prev = this.tails.get(key) ?? Promise.resolve()

@@ -6,7 +6,7 @@ import {ImsgClient} from '../imsg/client.js'
 import {ImsgError} from '../imsg/errors.js'
 import {formatTarget, parseTarget, targetToSendParams, type Target} from '../imsg/targets.js'
 import type {SendResult} from '../imsg/types.js'
-import {chunkText} from './chunker.js'
+import {chunkText, chunkTextCapped} from './chunker.js'
 
 /** What one `send` call reported (imsg fills id/guid best-effort only). */
 export interface SentPart {
@@ -100,13 +100,33 @@ export interface SendMessageOptions {
 }
 
 /**
+ * The text's chunks. Text that needs more than maxReplyChunks messages is refused whole (nothing
+ * sent): an operator's send is not cut short the way an agent's reply is.
+ */
+function textChunks(account: ResolvedAccount, text: string): string[] {
+  const limit = account.textChunkLimit
+  const max = account.maxReplyChunks
+  const {chunks, cutChars} = chunkTextCapped(text, {limit, mode: account.chunkMode, maxChunks: max})
+  if (cutChars === 0) return chunks
+  const needed = chunkText(text, {limit, mode: account.chunkMode}).length
+  const key = `${account.keyPrefix}.maxReplyChunks`
+  throw new UsageError(`the text needs more than ${max} messages of up to ${limit} characters (${key} is ${max}); nothing was sent`, {
+    code: 'text_too_long',
+    fix:
+      needed <= 1000
+        ? `Send it in parts, or raise the cap: remoteclaw config set ${key} ${needed}`
+        : `Send it in parts of at most ${(max * limit).toLocaleString('en-US')} characters, or send it as a file with --file.`,
+  })
+}
+
+/**
  * Sends text (chunked with the account's textChunkLimit/chunkMode, in order, one at a time)
  * and then an optional file. Never retries: a failure stops the rest and says what went out.
  */
 export async function sendMessage(o: SendMessageOptions): Promise<SendMessageResult> {
   const {account} = o
   const target = typeof o.target === 'string' ? parseTarget(o.target, {region: account.region}) : o.target
-  const chunks = o.text === undefined ? [] : chunkText(o.text, {limit: account.textChunkLimit, mode: account.chunkMode})
+  const chunks = o.text === undefined ? [] : textChunks(account, o.text)
   if (chunks.length === 0 && !o.file) {
     throw new UsageError('nothing to send: the text is empty and no --file was given', {fix: 'Pass --text "...", pipe text on stdin, or add --file <path>.'})
   }

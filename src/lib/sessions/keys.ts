@@ -1,4 +1,4 @@
-import type {Envelope} from '../gateway/envelope.js'
+import type {Envelope} from '../core/envelope.js'
 
 /**
  * Session keys: all DMs of an agent share its main session; each group chat gets its own.

@@ -1,5 +1,5 @@
 import type {ResolvedAccount} from '../config/accounts.js'
-import type {Envelope} from '../gateway/envelope.js'
+import type {Envelope} from '../core/envelope.js'
 import {findAgent, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
 import {groupKey, groupSettings} from '../access/decide.js'
 import {sessionKeyFor} from './keys.js'

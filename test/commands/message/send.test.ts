@@ -73,6 +73,37 @@ describe('message send (built CLI, imsg simulator as cliPath)', function () {
     }
   })
 
+  it('keeps \\r\\n from stdin: every character but whitespace at a chunk break arrives', async () => {
+    const s = await setup({textChunkLimit: 20})
+    try {
+      const r = await runCli(['message', 'send', '--target', '+15551234567'], {stateDir: s.dir, input: 'line one\r\nline two\r\n\r\nthird line is longer\r\n'})
+      expect(r.exitCode, r.stderr).to.equal(0)
+      expect((await s.sent()).map((x) => x.text)).to.deep.equal(['line one\r\nline two', 'third line is longer'])
+    } finally {
+      s.cleanup()
+    }
+  })
+
+  it('text needing more than maxReplyChunks messages: exit 2, nothing sent, and the suggested fix works', async () => {
+    const s = await setup({textChunkLimit: 10, maxReplyChunks: 2})
+    try {
+      const text = 'aaaaaaaa bbbbbbbb cccccccc dddddddd'
+      const r = await runCli(['message', 'send', '--target', '+15551234567', '--text', text], {stateDir: s.dir})
+      expect(r.exitCode).to.equal(2)
+      expect(r.stderr).to.include('the text needs more than 2 messages of up to 10 characters (channels.imessage.maxReplyChunks is 2); nothing was sent')
+      expect(await s.sent()).to.deep.equal([])
+      const fix = /remoteclaw (config set \S+ \d+)/.exec(r.stderr)
+      expect(fix, r.stderr).to.not.equal(null)
+      const f = await runCli(fix![1]!.split(' '), {stateDir: s.dir})
+      expect(f.exitCode, f.stderr).to.equal(0)
+      const again = await runCli(['message', 'send', '--target', '+15551234567', '--text', text, '--json'], {stateDir: s.dir})
+      expect(again.exitCode, again.stderr).to.equal(0)
+      expect((await s.sent()).map((x) => x.text)).to.deep.equal(['aaaaaaaa', 'bbbbbbbb', 'cccccccc', 'dddddddd'])
+    } finally {
+      s.cleanup()
+    }
+  })
+
   it('passes --file for a local imsg', async () => {
     const s = await setup()
     try {

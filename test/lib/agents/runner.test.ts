@@ -6,7 +6,7 @@ import {checkAgent, createAgentRunner, findExecutable} from '../../../src/lib/ag
 import {buildAgentInput, type AgentInput} from '../../../src/lib/agents/types.js'
 import type {AgentConfig} from '../../../src/lib/config/schema.js'
 import {RemoteclawError} from '../../../src/lib/errors.js'
-import type {Envelope} from '../../../src/lib/gateway/envelope.js'
+import type {Envelope} from '../../../src/lib/core/envelope.js'
 import {createLogger, type LogRecord} from '../../../src/lib/log.js'
 import {tempDir} from '../../helpers/cli.js'
 

@@ -3,10 +3,10 @@ import {ImsgDeliveryUnknownError, ImsgTimeoutError} from '../../../src/lib/imsg/
 import {createLogger, type LogRecord} from '../../../src/lib/log.js'
 import {Delivery, isRetrySafe, type SendParams} from '../../../src/lib/outbound/delivery.js'
 import {LoopBreaker} from '../../../src/lib/outbound/rate-limit.js'
-import {EchoTracker} from '../../../src/lib/gateway/drops.js'
-import type {Envelope} from '../../../src/lib/gateway/envelope.js'
+import {EchoTracker} from '../../../src/lib/outbound/echoes.js'
+import type {Envelope} from '../../../src/lib/core/envelope.js'
 
-function setup(opts: {send?: (p: SendParams) => Promise<{id?: number; guid?: string}>; perMinute?: number; limit?: number} = {}) {
+function setup(opts: {send?: (p: SendParams) => Promise<{id?: number; guid?: string}>; perMinute?: number; limit?: number; maxChunks?: number} = {}) {
   let clock = 1_000_000
   const sent: SendParams[] = []
   const sleeps: number[] = []
@@ -18,7 +18,7 @@ function setup(opts: {send?: (p: SendParams) => Promise<{id?: number; guid?: str
     now: () => clock,
     echoes,
     perMinute: () => opts.perMinute ?? 20,
-    chunking: () => ({limit: opts.limit ?? 4000, mode: 'length'}),
+    chunking: () => ({limit: opts.limit ?? 4000, mode: 'length', maxChunks: opts.maxChunks, key: 'channels.imessage.maxReplyChunks'}),
     retryBaseMs: 1,
     sleep: async (ms) => {
       sleeps.push(ms)
@@ -31,6 +31,27 @@ function setup(opts: {send?: (p: SendParams) => Promise<{id?: number; guid?: str
 const req = (text: string, chatId = 7) => ({inboundGuid: '', chatId, to: '+15550001111', text, label: 'test'})
 
 describe('Delivery', () => {
+  it('a reply longer than maxReplyChunks: the first N chunks, then a note; the log names the key', async () => {
+    const {d, sent, records} = setup({limit: 60, maxChunks: 3, perMinute: 100})
+    const text = Array.from({length: 20}, (_, i) => `line ${String(i).padStart(2, '0')} of the reply`).join('\n')
+    const out = await d.deliver(req(text))
+    expect(out.status).to.equal('sent')
+    const texts = sent.map((s) => s.text)
+    expect(texts).to.have.length(4)
+    expect(texts.slice(0, 3).join('\n')).to.equal(text.slice(0, texts.slice(0, 3).join('\n').length))
+    const cut = text.length - texts.slice(0, 3).join('\n').length - 1
+    expect(texts[3]).to.equal(`[reply cut: ${cut} more characters were not sent]`)
+    const warn = records.find((r) => r.level === 'warn' && r.msg.includes('maxReplyChunks'))
+    expect(warn?.msg).to.equal(`reply to test is longer than 3 messages: sending the first 3 and a note that ${cut} characters were cut; raise channels.imessage.maxReplyChunks to send more`)
+  })
+
+  it('a reply of exactly maxReplyChunks chunks is sent whole, without a note', async () => {
+    const {d, sent, records} = setup({limit: 10, maxChunks: 2})
+    await d.deliver(req('aaaaaaaa bbbbbbbb'))
+    expect(sent.map((s) => s.text)).to.deep.equal(['aaaaaaaa', 'bbbbbbbb'])
+    expect(records.some((r) => r.level === 'warn')).to.equal(false)
+  })
+
   it('replies to chat_id when known, else to the sender handle; prefix once, chunks in order', async () => {
     const {d, sent} = setup({limit: 12})
     const out = await d.deliver({...req('one two three four five six'), prefix: '[bot]'})

@@ -8,6 +8,7 @@ import {createLogger} from '../../../src/lib/log.js'
 import {hostKeyState} from '../../../src/lib/permissions/deps.js'
 import {hostKeyFromPublicLine} from '../../../src/lib/ssh/hostkey.js'
 import {tempDir} from '../../helpers/cli.js'
+import {hostKeyFixture} from '../../helpers/hostkeys.js'
 
 /** An ssh2 server that only gets as far as the key exchange: enough to offer its host keys. */
 async function keyServer(hostKeys: string[]): Promise<{port: number; close: () => Promise<void>}> {
@@ -28,9 +29,9 @@ function publicLine(privateKey: string): string {
 
 describe('doctor remoteHost host key: OpenSSH prefers the key types it already knows', function () {
   this.timeout(30_000)
-  const ed = ssh2.utils.generateKeyPairSync('ed25519').private
-  const ecdsa = ssh2.utils.generateKeyPairSync('ecdsa', {bits: 256}).private
-  const ecdsaOther = ssh2.utils.generateKeyPairSync('ecdsa', {bits: 256}).private
+  const ed = hostKeyFixture('ed25519')
+  const ecdsa = hostKeyFixture('ecdsa')
+  const ecdsaOther = hostKeyFixture('ecdsa-other')
   let tmp: ReturnType<typeof tempDir>
   let ctx: Context
   const servers: Array<{close: () => Promise<void>}> = []

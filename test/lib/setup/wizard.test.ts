@@ -14,6 +14,7 @@ import {scriptedPrompter, type ScriptedAnswer} from '../../../src/lib/setup/prom
 import {runSetup, type SetupFlags, type SetupResult} from '../../../src/lib/setup/wizard.js'
 import {hostKeyFromPublicLine} from '../../../src/lib/ssh/hostkey.js'
 import {IMSG_SIM, tempDir} from '../../helpers/cli.js'
+import {hostKeyFixture} from '../../helpers/hostkeys.js'
 import {sshdUnavailableReason, startSshd, type TestSshd} from '../../helpers/sshd.js'
 
 /**
@@ -216,8 +217,8 @@ describe('setup imessage wizard', function () {
   })
 
   it('a host already trusted by its ecdsa key: used as is, and --trust-host-key may name its ed25519 fingerprint', async () => {
-    const ed = ssh2.utils.generateKeyPairSync('ed25519').private
-    const ecdsa = ssh2.utils.generateKeyPairSync('ecdsa', {bits: 256}).private
+    const ed = hostKeyFixture('ed25519')
+    const ecdsa = hostKeyFixture('ecdsa')
     const pub = (k: string) => {
       const p = ssh2.utils.parseKey(k) as ParsedKey
       return `${p.type} ${p.getPublicSSH().toString('base64')}`
