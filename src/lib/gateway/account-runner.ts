@@ -103,7 +103,7 @@ export class AccountRunner {
         ),
       onLaneBlocked: () => this.restartChild('imsg reported its send lane blocked (-32004)'),
       // Unknown outcomes: read back once the holding child is gone, or message.send_status for tracked sends.
-      readHistory: (chatId, limit) => this.supervisor.readHistory(chatId, limit),
+      readHistory: (chatId, limit, end) => this.supervisor.readHistory(chatId, limit, end),
       childGeneration: () => this.supervisor.childGeneration(),
       restartChild: (reason) => this.restartChild(reason),
       // TODO(capabilities.ts): use the account's capability set once the presence branch is merged.

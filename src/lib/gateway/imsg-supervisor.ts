@@ -390,8 +390,8 @@ export class ImsgSupervisor {
   }
 
   /** Reading a chat back to settle an unknown send outcome (newest first). */
-  async readHistory(chatId: number, limit: number): Promise<HistoryRow[]> {
-    const {messages} = await (await this.readyClient()).messagesHistory({chat_id: chatId, limit})
+  async readHistory(chatId: number, limit: number, end?: string): Promise<HistoryRow[]> {
+    const {messages} = await (await this.readyClient()).messagesHistory({chat_id: chatId, limit, ...(end ? {end} : {})})
     return messages
   }
 

@@ -107,7 +107,7 @@ export interface DeliveryOptions {
    * Reading a chat back (`messages.history`) through the current child. When given, unknown
    * outcomes of journaled replies are reconciled instead of given up (reconcile.ts).
    */
-  readHistory?: (chatId: number, limit: number) => Promise<HistoryRow[]>
+  readHistory?: (chatId: number, limit: number, end?: string) => Promise<HistoryRow[]>
   /** Generation of the imsg child running now (undefined while none runs). */
   childGeneration?: () => number | undefined
   /** Ends the current child (it holds a send whose outcome must be settled). */

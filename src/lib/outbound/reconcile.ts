@@ -179,8 +179,8 @@ export interface ReconcilerDeps {
   childGeneration: () => number | undefined
   /** Ends the current child (it still holds a send that must not complete behind our back). */
   restartChild?: (reason: string) => void
-  /** `messages.history` of one chat (newest first), through the current child. */
-  readHistory: (chatId: number, limit: number) => Promise<HistoryRow[]>
+  /** `messages.history` of one chat (newest first), through the current child; `end` (ISO, exclusive) pages back. */
+  readHistory: (chatId: number, limit: number, end?: string) => Promise<HistoryRow[]>
   /** `message.send_status {guid}` through the current child. */
   sendStatus?: (guid: string) => Promise<SendStatusResult>
   timings?: Partial<ReconcileTimings>
@@ -251,7 +251,7 @@ export class SendReconciler {
     for (let attempt = 1; ; attempt++) {
       if (aborted()) return {aborted: true}
       try {
-        const rows = await this.d.readHistory(u.chatId, 50)
+        const rows = await this.chatSince(u.chatId, u.startedAt - this.t.clockSkewMs)
         const row = findOurRow(rows, u.text, u.startedAt, this.claimed, this.t.clockSkewMs)
         if (row) {
           this.claim(row.id)
@@ -266,6 +266,28 @@ export class SendReconciler {
         await sleep(delay)
       }
     }
+  }
+
+  /**
+   * Every row of the chat created at or after `since` (pages of 100 back in time, at most 20 pages):
+   * in a busy group our row may be far below the newest 50.
+   */
+  private async chatSince(chatId: number, since: number): Promise<HistoryRow[]> {
+    const PAGE = 100
+    const byId = new Map<number, HistoryRow>()
+    let end: string | undefined
+    for (let page = 0; page < 20; page++) {
+      const rows = await this.d.readHistory(chatId, PAGE, end)
+      for (const r of rows) byId.set(r.id, r)
+      if (rows.length < PAGE) break
+      const oldest = Math.min(...rows.map((r) => Date.parse(r.created_at)).filter(Number.isFinite))
+      if (!Number.isFinite(oldest) || oldest < since) break
+      // end is exclusive: one ms past the oldest keeps rows that share its timestamp (deduplicated by id).
+      const next = new Date(oldest + 1).toISOString()
+      if (next === end) break
+      end = next
+    }
+    return [...byId.values()]
   }
 
   /**

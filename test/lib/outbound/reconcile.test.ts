@@ -54,7 +54,7 @@ describe('reconcile: pure decisions', () => {
 })
 
 /** A fake clock whose sleeps advance it; the child generation and history are scripted. */
-function rig(o: {history?: () => Promise<HistoryRow[]>; status?: (g: string) => Promise<SendStatusResult>} = {}) {
+function rig(o: {history?: (chatId: number, limit: number, end?: string) => Promise<HistoryRow[]>; status?: (g: string) => Promise<SendStatusResult>} = {}) {
   let clock = T0
   const records: LogRecord[] = []
   const restarts: string[] = []
@@ -100,6 +100,24 @@ describe('SendReconciler', () => {
     expect(await x.r.readBack(unknown({answered: true}))).to.deep.equal({found: false})
     expect(x.restarts).to.deep.equal([])
     expect(x.logs()).to.match(/it did not go out, sending it once more/)
+  })
+
+  it('pages back through a busy chat: our row below the newest 100 is still found', async () => {
+    // Ours is the oldest of 251 rows since the send began; everything newer is from other people.
+    const all = [row(1, 'hi', T0 + 1), ...Array.from({length: 250}, (_, i) => row(i + 2, `chatter ${i}`, T0 + 10 + i * 10, false))]
+    const pages: Array<string | undefined> = []
+    const x = rig({
+      history: async (_c, limit, end) => {
+        pages.push(end)
+        return all
+          .filter((r) => end === undefined || Date.parse(r.created_at) < Date.parse(end))
+          .sort((a, b) => b.id - a.id)
+          .slice(0, limit)
+      },
+    })
+    x.child.gen = undefined
+    expect(await x.r.readBack(unknown())).to.deep.equal({found: true, rowId: 1})
+    expect(pages.length).to.equal(3)
   })
 
   it('keeps trying when the chat cannot be read (imsg still down), logging each failure', async () => {
