@@ -122,11 +122,20 @@ async function sendTracked(p: Record<string, unknown>, c: TrackedContext): Promi
   if (db.prepare('SELECT 1 FROM message WHERE guid = ? COLLATE NOCASE').get(attempt) !== undefined) {
     throw new RpcError(-32603, 'Delivery failed before dispatch', delivery('not_started', 'attempt_id already identifies a message; choose a new UUID'))
   }
+  // A threaded reply (addendum §4: send.tracked takes reply_to like send): the helper must derive
+  // the native thread before dispatch, else not_started.
+  const replyRaw = p.reply_to ?? p.replyTo ?? p.reply_to_guid ?? p.message_guid
+  const parentGuid = typeof replyRaw === 'string' && replyRaw !== '' ? replyRaw.replace(/^p:\d+\//, '') : undefined
+  const parent = parentGuid === undefined ? undefined
+    : (db.prepare('SELECT thread_originator_guid AS tog FROM message WHERE guid = ?').get(parentGuid) as {tog: string | null} | undefined)
+  if (parentGuid !== undefined && !parent) {
+    throw new RpcError(-32603, 'Delivery failed before dispatch', delivery('not_started', `Could not derive a native reply thread for ${parentGuid}.`))
+  }
   const knob = c.env.IMSG_SIM_TRACKED_UNKNOWN
   const play = (knob === 'sent' || knob === 'unsent') && !played.has(attempt)
   if (play) played.add(attempt)
-  const doSend = () =>
-    performSend(
+  const doSend = () => {
+    const sent = performSend(
       {
         to: hasChat ? undefined : (p.to as string),
         chatId: typeof p.chat_id === 'number' ? p.chat_id : undefined,
@@ -140,6 +149,12 @@ async function sendTracked(p: Record<string, unknown>, c: TrackedContext): Promi
       },
       {writer: c.writer, env: c.env, now: () => Date.now()},
     )
+    if (parentGuid !== undefined) {
+      c.writer!.db.prepare('UPDATE message SET thread_originator_guid = ?, thread_originator_part = ?, reply_to_guid = ? WHERE guid = ?')
+        .run(parent!.tog ?? parentGuid, '0:0:' + String(text.length), parentGuid, attempt)
+    }
+    return sent
+  }
   if (play) {
     if (knob === 'sent') doSend()
     if (truthy(c.env.IMSG_SIM_TRACKED_HANG)) {
