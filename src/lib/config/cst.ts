@@ -4,11 +4,14 @@ import {
   JsonObjectNode,
   JsonParser,
   JsonParseError,
+  JsonPrimitiveNode,
   JsonPropertyNode,
   JsonTokenNode,
   JsonTokenType,
   type JsonValueNode,
 } from '@croct/json5-parser'
+import {isDeepStrictEqual} from 'node:util'
+import JSON5 from 'json5'
 import {ExitCode, RemoteclawError, UsageError} from '../errors.js'
 import {asIndex, formatPath, type PathSegment} from './paths.js'
 
@@ -56,6 +59,46 @@ export function parseCst(text: string): {root: JsonObjectNode; fresh: boolean} {
   }
 }
 
+/** U+2028/U+2029: JSON5 reads them raw inside strings, but ECMAScript and the editor's lexer do not. */
+const HAS_SEPARATOR = /[\u2028\u2029]/
+const escapeSeparators = (s: string): string => s.replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'))
+
+/**
+ * parseCst for a file to edit. A file with a raw U+2028/U+2029 in a string (valid JSON5, which
+ * older versions wrote) is read with them escaped, when that reads back to the same data; the
+ * next write then stores them escaped. `text` is what the CST renders unchanged.
+ */
+export function parseEditable(text: string, data?: unknown): {root: JsonObjectNode; fresh: boolean; text: string} {
+  try {
+    return {...parseCst(text), text}
+  } catch (error) {
+    if (!HAS_SEPARATOR.test(text)) throw error
+    const escaped = escapeSeparators(text)
+    let cst: ReturnType<typeof parseCst>
+    try {
+      cst = parseCst(escaped)
+      if (!isDeepStrictEqual(JSON5.parse(escaped), data === undefined ? JSON5.parse(text) : data)) throw error
+    } catch {
+      throw error
+    }
+    return {...cst, text: escaped}
+  }
+}
+
+/** Writes new strings (values and keys) with U+2028/U+2029 escaped: JSON.stringify leaves them raw. */
+function escapeNewStrings(node: JsonValueNode | JsonPropertyNode['key']): void {
+  if (node instanceof JsonObjectNode) {
+    for (const p of node.properties) {
+      escapeNewStrings(p.key)
+      escapeNewStrings(p.value)
+    }
+  } else if (node instanceof JsonArrayNode) {
+    node.elements.forEach(escapeNewStrings)
+  } else if (node instanceof JsonPrimitiveNode && node.token.type === JsonTokenType.STRING && HAS_SEPARATOR.test(node.token.value)) {
+    ;(node.token as {value: string}).value = escapeSeparators(node.token.value)
+  }
+}
+
 /** Output style for a file we create: two-space indent, unquoted keys, trailing commas. */
 export const FRESH_FORMAT = {
   indentationCharacter: 'space',
@@ -82,6 +125,7 @@ export const FRESH_FORMAT = {
 } as const
 
 export function renderCst(root: JsonObjectNode, fresh: boolean): string {
+  escapeNewStrings(root)
   if (!fresh) return root.toString()
   const out = root.toString(FRESH_FORMAT as never)
   return out.endsWith('\n') ? out : out + '\n'

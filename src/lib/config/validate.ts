@@ -2,7 +2,7 @@ import os from 'node:os'
 import {closest, distance} from 'fastest-levenshtein'
 import {z} from 'zod'
 import {resolveAccounts} from './accounts.js'
-import {locatePath, parseCst} from './cst.js'
+import {locatePath, parseEditable} from './cst.js'
 import {formatPath, type PathSegment} from './paths.js'
 import {configSchema, DEFAULT_ACCOUNT_ID, type IMessageChannelConfig, type RemoteclawConfig} from './schema.js'
 import {unwrap} from './schema-walk.js'
@@ -49,11 +49,11 @@ type Locator = (segs: readonly PathSegment[]) => {line: number; column: number} 
 
 /** Finds keys in the text; the concrete syntax tree is only built once an issue needs a location. */
 function makeLocator(text: string): Locator {
-  let root: ReturnType<typeof parseCst>['root'] | null | undefined
+  let root: ReturnType<typeof parseEditable>['root'] | null | undefined
   return (segs) => {
     if (root === undefined) {
       try {
-        root = parseCst(text).root
+        root = parseEditable(text).root
       } catch {
         root = null
       }

@@ -3,10 +3,10 @@ import fc from 'fast-check'
 import fs from 'node:fs'
 import path from 'node:path'
 import JSON5 from 'json5'
-import {ConfigInvalidError, loadConfig} from '../../../src/lib/config/load.js'
+import {checkConfigFile, ConfigInvalidError, loadConfig} from '../../../src/lib/config/load.js'
 import {migrateConfig} from '../../../src/lib/config/migrate.js'
 import {formatPath} from '../../../src/lib/config/paths.js'
-import {getConfigValue, setConfigValue, unsetConfigValue, updateConfig} from '../../../src/lib/config/store.js'
+import {editConfig, getConfigValue, setConfigValue, unsetConfigValue, updateConfig} from '../../../src/lib/config/store.js'
 import {NotFoundError, RemoteclawError, UsageError} from '../../../src/lib/errors.js'
 import {REPO_ROOT, tempDir} from '../../helpers/cli.js'
 
@@ -182,6 +182,34 @@ describe('config store (lossless, validated, atomic writes)', () => {
     // other keys of that object can still be edited
     await setConfigValue(ctx, 'channels.imessage.region', 'GB')
     expect((await loadConfig(ctx)).config.channels!.imessage!.region).to.equal('GB')
+  })
+
+  it('U+2028/U+2029 in a value are written escaped, so the file stays editable; a file an older version wrote raw is repaired by the next edit', async () => {
+    await setConfigValue(ctx, 'channels.imessage.name', '"a\\u2028b\\u2029c"')
+    expect(read()).to.not.match(/[\u2028\u2029]/)
+    expect(read()).to.contain('"a\\u2028b\\u2029c"')
+    expect((await loadConfig(ctx)).config.channels!.imessage!.name).to.equal('a\u2028b\u2029c')
+    await setConfigValue(ctx, 'channels.imessage.region', 'GB')
+    await unsetConfigValue(ctx, 'channels.imessage.name')
+    // keys too
+    await setConfigValue(ctx, 'channels.imessage.groups["x\u2028y"]', '{}')
+    expect(read()).to.not.match(/[\u2028\u2029]/)
+    expect(Object.keys((await loadConfig(ctx)).config.channels!.imessage!.groups!)).to.deep.equal(['x\u2028y'])
+
+    const raw = '{\n  channels: {imessage: {name: "a\u2028b"}}, // note\n}\n'
+    write(raw)
+    expect((await checkConfigFile(ctx)).errors).to.deep.equal([])
+    const r = await setConfigValue(ctx, 'channels.imessage.region', 'GB')
+    expect(r.changed).to.equal(true)
+    expect(read()).to.equal('{\n  channels: {imessage: {name: "a\\u2028b", region: "GB"}}, // note\n}\n')
+  })
+
+  it('never writes text the editor could not edit again (a raw U+2028 from a whole-text edit): exit 1, nothing written', async () => {
+    write('{channels: {imessage: {}}}\n')
+    const e = await rejection(editConfig(ctx, () => '{channels: {imessage: {name: "a\u2028b"}}}\n'))
+    expect(e.exitCode).to.equal(1)
+    expect(e.message).to.contain('in a form remoteclaw can edit again')
+    expect(read()).to.equal('{channels: {imessage: {}}}\n')
   })
 
   it('an invalid file can be repaired one suggested fix at a time (each fix that removes an error and adds none is written)', async () => {
