@@ -212,6 +212,29 @@ describe('config store (lossless, validated, atomic writes)', () => {
     expect(read()).to.equal('{channels: {imessage: {}}}\n')
   })
 
+  for (const [value, shown] of [['Infinity', 'Infinity'], ['NaN', 'NaN'], ['1e400', 'Infinity'], ['-Infinity', '-Infinity'], ['{a: [1, NaN]}', 'NaN']] as const) {
+    it(`config set ${value}: exit 2 with the reason, the file unchanged`, async () => {
+      write('{channels: {imessage: {}}}\n')
+      const e = await rejection(setConfigValue(ctx, value.startsWith('{') ? 'channels.imessage.groups' : 'channels.imessage.textChunkLimit', value))
+      expect(e).to.be.instanceOf(UsageError)
+      expect(e.exitCode).to.equal(2)
+      expect(e.message).to.contain(`${shown} is not a number a config file can hold`)
+      expect(read()).to.equal('{channels: {imessage: {}}}\n')
+    })
+  }
+
+  it('a deeply nested value: exit 2 naming the bound (no stack overflow), the file unchanged', async () => {
+    write('{channels: {imessage: {}}}\n')
+    for (const value of ['['.repeat(100_000) + ']'.repeat(100_000), '{a:'.repeat(5000) + '1' + '}'.repeat(5000), '['.repeat(40) + ']'.repeat(40)]) {
+      for (const strictJson of [false, true]) {
+        const e = await rejection(setConfigValue(ctx, 'channels.imessage.groups', value.replaceAll('{a:', strictJson ? '{"a":' : '{a:'), {strictJson}))
+        expect(e).to.be.instanceOf(UsageError)
+        expect(e.message).to.equal('the value for channels.imessage.groups nests more than 32 levels of objects or lists')
+      }
+    }
+    expect(read()).to.equal('{channels: {imessage: {}}}\n')
+  })
+
   it('an invalid file can be repaired one suggested fix at a time (each fix that removes an error and adds none is written)', async () => {
     write('{\n  channels: {imessage: {dmpolicy: "open", allowfrom: ["*"]}},\n}\n')
     // an edit that repairs nothing is still refused
