@@ -99,6 +99,47 @@ function escapeNewStrings(node: JsonValueNode | JsonPropertyNode['key']): void {
   }
 }
 
+export interface DuplicateKey {
+  /** The duplicated key's path. */
+  segs: PathSegment[]
+  /** 1-based lines where it is written, in file order. */
+  lines: number[]
+}
+
+/** Keys written more than once in the same object, anywhere in the file. */
+export function duplicateKeys(root: JsonValueNode): DuplicateKey[] {
+  const out: DuplicateKey[] = []
+  const visit = (node: JsonValueNode, segs: PathSegment[]): void => {
+    if (node instanceof JsonObjectNode) {
+      const byKey = new Map<string, JsonPropertyNode[]>()
+      for (const p of node.properties) {
+        const k = String(p.key.toJSON())
+        byKey.set(k, [...(byKey.get(k) ?? []), p])
+      }
+      for (const [k, props] of byKey) {
+        if (props.length > 1) out.push({segs: [...segs, k], lines: props.map((p) => p.key.location.start.line)})
+        visit(props.at(-1)!.value, [...segs, k])
+      }
+    } else if (node instanceof JsonArrayNode) {
+      node.elements.forEach((e, i) => visit(e, [...segs, i]))
+    }
+  }
+  visit(root, [])
+  return out
+}
+
+/** "x is written 2 times (lines 3 and 9); only the last one counts" */
+export function duplicateKeyMessage(d: DuplicateKey): string {
+  return `${formatPath(d.segs)} ${duplicateKeyDetail(d.lines)}`
+}
+
+/** "is written 2 times (lines 3 and 9); only the last one counts" */
+export function duplicateKeyDetail(lines: number[]): string {
+  return `is written ${lines.length} times (lines ${lines.slice(0, -1).join(', ')} and ${lines.at(-1)}); only the last one counts`
+}
+
+export const DUPLICATE_KEY_FIX = 'Delete the ones you do not want from the file (remoteclaw config validate checks it), then retry.'
+
 /** Output style for a file we create: two-space indent, unquoted keys, trailing commas. */
 export const FRESH_FORMAT = {
   indentationCharacter: 'space',
@@ -216,12 +257,11 @@ function describeNode(node: JsonValueNode): string {
 function assertUniqueKey(obj: JsonObjectNode, key: string, segs: readonly PathSegment[], d: number): void {
   const props = obj.properties.filter((p) => String(p.key.toJSON()) === key)
   if (props.length < 2) return
-  const keyPath = formatPath(segs.slice(0, d + 1))
   const lines = props.map((p) => p.key.location.start.line)
-  throw new RemoteclawError(`${keyPath} is written ${props.length} times (lines ${lines.slice(0, -1).join(', ')} and ${lines.at(-1)}); only the last one counts`, {
+  throw new RemoteclawError(duplicateKeyMessage({segs: segs.slice(0, d + 1), lines}), {
     code: 'config_invalid',
     exitCode: ExitCode.CONFIG_INVALID,
-    fix: `Delete the ones you do not want from the file (remoteclaw config validate checks it), then retry.`,
+    fix: DUPLICATE_KEY_FIX,
   })
 }
 

@@ -179,9 +179,34 @@ describe('config store (lossless, validated, atomic writes)', () => {
       expect(e.message).to.contain('channels.imessage.dmPolicy').and.contain('lines 3 and 4')
       expect(read()).to.equal(dup)
     }
-    // other keys of that object can still be edited
-    await setConfigValue(ctx, 'channels.imessage.region', 'GB')
-    expect((await loadConfig(ctx)).config.channels!.imessage!.region).to.equal('GB')
+    // the file is invalid as a whole (the gateway refuses it too): other edits are refused, naming both lines
+    const e = await rejection(setConfigValue(ctx, 'channels.imessage.region', 'GB'))
+    expect(e.exitCode).to.equal(7)
+    expect(e.message).to.equal(`${ctx.configPath}:3:5: channels.imessage.dmPolicy: is written 2 times (lines 3 and 4); only the last one counts`)
+    expect(read()).to.equal(dup)
+  })
+
+  it('a duplicate key is reported by validate and refused by load (exit 7), naming both lines, at any depth', async () => {
+    const dup = `{\n  channels: {imessage: {cliPath: "/usr/local/bin/imsg"}},\n  agents: {list: [{id: "a", id: "b"}]},\n  channels: {imessage: {dmPolicy: "open", allowFrom: ["*"]}},\n}\n`
+    write(dup)
+    const check = await checkConfigFile(ctx)
+    expect(check.errors.map((x) => `${x.where}: ${x.path}: ${x.message}`)).to.deep.equal([
+      `${ctx.configPath}:2:3: channels: is written 2 times (lines 2 and 4); only the last one counts`,
+      `${ctx.configPath}:3:20: agents.list[0].id: is written 2 times (lines 3 and 3); only the last one counts`,
+    ])
+    const e = await rejection(loadConfig(ctx))
+    expect(e).to.be.instanceOf(ConfigInvalidError)
+    expect(e.exitCode).to.equal(7)
+    expect(e.message).to.contain('channels: is written 2 times (lines 2 and 4)')
+  })
+
+  it('validate reports a file the editor cannot keep intact (config set refuses it), with line and column', async () => {
+    write('{\n  channels: {\\u0069message: {}},\n}\n')
+    const check = await checkConfigFile(ctx)
+    expect(check.errors.map((x) => `${x.where}: ${x.message}`)).to.deep.equal([`${ctx.configPath}:2:14: remoteclaw cannot edit this file without reformatting it: Unexpected token '\\'`])
+    const e = await rejection(setConfigValue(ctx, 'channels.imessage.region', 'GB'))
+    expect(e.exitCode).to.equal(7)
+    expect(e.message).to.contain(`${ctx.configPath}:2:14: cannot edit this file without reformatting it`)
   })
 
   it('U+2028/U+2029 in a value are written escaped, so the file stays editable; a file an older version wrote raw is repaired by the next edit', async () => {
