@@ -111,6 +111,23 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     expect(h.countLogs(/imsg rpc running/)).to.equal(1)
   })
 
+  it('a reply longer than maxReplyChunks: the first N chunks, then a note to the chat, and a warn naming the key', async () => {
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], textChunkLimit: 60, maxReplyChunks: 3}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    const long = Array.from({length: 40}, (_, i) => `word${i}`).join(' ').repeat(3)
+    await h.inject('+15550004200', long)
+    const sent = await h.waitForSent(4)
+    await new Promise((r) => setTimeout(r, 500))
+    const texts = (await h.sent()).map((x) => x.text)
+    expect(texts).to.have.length(4)
+    expect(texts.slice(0, 3).every((t) => t.length <= 60 && long.includes(t))).to.equal(true)
+    expect(texts[3]).to.match(/^\[reply cut: [\d,]+ more characters were not sent\]$/)
+    const warn = await h.waitForLog(/is longer than 3 messages/)
+    expect(warn.msg).to.contain('raise channels.imessage.maxReplyChunks to send more')
+    expect(sent.length).to.equal(4)
+  })
+
   it('a key written twice: refused at start (exit 7) and on reload (logged, previous config kept), naming both lines', async () => {
     // JSON5 keeps the last `channels` block: the gateway once ran without the first one's cliPath
     const dup = (db: string) =>
