@@ -71,7 +71,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (!this.jsonEnabled()) process.stderr.write('\n')
       return
     }
-    const json = toErrorJson(err, exitCode)
+    const json = toErrorJson(err, exitCode, `${this.config.bin} ${(this.id ?? '').split(':').join(' ')}`.trim())
     if (this.jsonEnabled()) {
       process.stdout.write(JSON.stringify(json, null, 2) + '\n')
     } else {
@@ -98,11 +98,14 @@ export function exitCodeFor(err: Error & {exitCode?: number; oclif?: {exit?: num
   return ExitCode.FAILURE
 }
 
-function toErrorJson(err: Error & {code?: string}, exitCode: number): ErrorJson {
+function toErrorJson(err: Error & {code?: string}, exitCode: number, command: string): ErrorJson {
   if (err instanceof RemoteclawError) {
     return {error: {code: err.code, message: err.message, fix: err.fix, exitCode, details: err.details}}
   }
-  const code = exitCode === ExitCode.USAGE ? 'usage' : 'error'
-  // oclif parse errors carry a multi-line message with "See more help with --help"
-  return {error: {code, message: err.message, exitCode}}
+  if (exitCode === ExitCode.USAGE) {
+    // oclif parse errors end with "See more help with --help": the fix says it as a command.
+    const message = err.message.replace(/\n?See more help with --help\s*$/, '').trim()
+    return {error: {code: 'usage', message, fix: `Run \`${command} --help\` for the flags and arguments it takes.`, exitCode}}
+  }
+  return {error: {code: 'error', message: err.message, exitCode}}
 }

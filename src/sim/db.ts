@@ -92,6 +92,10 @@ CREATE INDEX IF NOT EXISTS message_attachment_join_idx_message_id ON message_att
 CREATE INDEX IF NOT EXISTS chat_handle_join_idx_handle_id ON chat_handle_join(handle_id);
 CREATE INDEX IF NOT EXISTS message_idx_associated_message2 ON message(associated_message_guid);
 CREATE INDEX IF NOT EXISTS message_idx_thread_originator_guid ON message(thread_originator_guid);
+-- simulator only (not in Messages' chat.db): every bridge call the rpc server answered, for tests
+-- (\`imsg-sim events\`); last_message_rowid orders the calls against message rows
+CREATE TABLE IF NOT EXISTS sim_bridge_event (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, date INTEGER, method TEXT,
+  chat_guid TEXT, detail TEXT, last_message_rowid INTEGER);
 `
 
 function tune(db: DB): DB {

@@ -7,6 +7,7 @@ import {
   openForWrite, Writer,
 } from './db.js'
 import {encodeChatCli, Reader} from './query.js'
+import {bridgeConfig, bridgeStatus} from './bridge.js'
 import {runRpc, sendResult} from './rpc.js'
 import {performSend, RpcError} from './send.js'
 import {permissionBanner, rawPermissionDenied, rootHelp, RPC_HELP} from './texts.js'
@@ -80,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const withRpc = em.hasRpc
   const withStatus = atLeast(em.v, '0.6.0')
-  const known = ['chats', 'history', 'watch', 'send', 'init', 'inject', 'sent',
+  const known = ['chats', 'history', 'watch', 'send', 'init', 'inject', 'sent', 'events',
     ...(withRpc ? ['rpc'] : []), ...(withStatus ? ['status'] : [])]
   if (cmd === undefined || (has(a, 'help', 'h') && !known.includes(cmd))) {
     // a binary without rpc answers `rpc --help` with the root help and exit 0 (§7.2)
@@ -113,6 +114,8 @@ export async function main(argv: string[]): Promise<number> {
         return await inject(a)
       case 'sent':
         return sent(a)
+      case 'events':
+        return events(a)
       default:
         out(`imsg-sim does not simulate \`imsg ${cmd}\`; use rpc (watch.subscribe, messages.history)`)
         return 1
@@ -185,30 +188,35 @@ function send(a: Args, em: Emulation): number {
 
 function status(a: Args, em: Emulation): number {
   const v = em.v
+  const bridge = bridgeConfig(process.env)
+  const b = bridgeStatus(bridge)
   if (wantsJson(a)) {
     const s: Record<string, unknown> = {}
     if (atLeast(v, '0.9.0')) s.version = em.display
     Object.assign(s, {
       basic_features: true,
-      advanced_features: false,
-      typing_indicators: false,
-      read_receipts: false,
-      sip: 'enabled',
-      message: 'Advanced features require SIP disabled and the IMCore helper (imsg launch).',
-      v2_ready: false,
-      selectors: {},
+      advanced_features: bridge.ready,
+      typing_indicators: bridge.ready,
+      read_receipts: bridge.ready,
+      sip: bridge.ready ? 'disabled' : 'enabled',
+      message: bridge.ready ? 'Advanced features available (IMCore bridge running).'
+        : 'Advanced features require SIP disabled and the IMCore helper (imsg launch).',
+      ...(bridge.ready ? {bridge_version: 2} : {}),
+      v2_ready: bridge.ready,
+      selectors: b.selectors ?? {},
     })
-    if (atLeast(v, '0.7.3')) s.rpc_methods = em.hasRpc ? compiledMethods(v) : []
+    // the compiled list, minus send.tracked when the helper lacks it (addendum §6)
+    if (atLeast(v, '0.7.3')) s.rpc_methods = em.hasRpc ? compiledMethods(v).filter((m) => bridge.ready || m !== 'send.tracked') : []
     if (atLeast(v, '0.15.0')) {
       Object.assign(s, {helper_version: em.display, helper_version_mismatch: false,
-        capabilities: {engine: {version: em.display, commit: 'imsg-sim'}, features: {'tapback.emoji': 2}}})
+        capabilities: {engine: {version: em.display, commit: 'imsg-sim'}, features: bridge.emoji ? {'tapback.emoji': 2} : {}}})
     }
     out(JSON.stringify(s))
   } else {
     out('imsg status')
     out('Basic features (send, receive, history): Available')
-    out('Advanced features (typing, read receipts, tapbacks): Unavailable')
-    out('SIP: enabled')
+    out(`Advanced features (typing, read receipts, tapbacks): ${bridge.ready ? 'Available' : 'Unavailable'}`)
+    out(`SIP: ${bridge.ready ? 'disabled' : 'enabled'}`)
   }
   return 0
 }
@@ -247,6 +255,8 @@ interface InjectSpec {
   guid?: string
   replyTo?: string
   reaction?: string
+  /** a custom emoji tapback (associated_message_type 2006/3006) */
+  emoji?: string
   target?: string
   removeReaction: boolean
   read: boolean
@@ -269,6 +279,7 @@ function specFromArgs(a: Args): InjectSpec {
     guid: flag(a, 'guid'),
     replyTo: flag(a, 'reply-to'),
     reaction: flag(a, 'reaction'),
+    emoji: flag(a, 'emoji'),
     target: flag(a, 'target'),
     removeReaction: has(a, 'remove-reaction'),
     read: has(a, 'read'),
@@ -295,6 +306,7 @@ function specFromJson(o: Record<string, unknown>): InjectSpec {
     guid: str('guid'),
     replyTo: str('reply_to'),
     reaction: str('reaction'),
+    emoji: str('emoji'),
     target: str('target'),
     removeReaction: o.remove_reaction === true,
     read: o.read === true,
@@ -304,9 +316,12 @@ function specFromJson(o: Record<string, unknown>): InjectSpec {
 function checkSpec(sp: InjectSpec, where: string): void {
   if (!sp.from && !sp.fromMe) fail(`${where}Missing option: --from <handle> (or --from-me)`)
   if (sp.chatId !== undefined && !Number.isInteger(sp.chatId)) fail(`${where}Invalid value for --chat-id`)
-  if (sp.reaction !== undefined) {
-    if (!REACTION_TYPES.includes(sp.reaction)) fail(`${where}Invalid value for --reaction: ${sp.reaction} (${REACTION_TYPES.join('|')})`)
-    if (!sp.target) fail(`${where}Missing option: --target <message guid> (with --reaction)`)
+  if (sp.reaction !== undefined && sp.emoji !== undefined) fail(`${where}Use --reaction or --emoji, not both`)
+  if (sp.reaction !== undefined && !REACTION_TYPES.includes(sp.reaction)) {
+    fail(`${where}Invalid value for --reaction: ${sp.reaction} (${REACTION_TYPES.join('|')})`)
+  }
+  if ((sp.reaction !== undefined || sp.emoji !== undefined) && !sp.target) {
+    fail(`${where}Missing option: --target <message guid> (with --reaction or --emoji)`)
   }
 }
 
@@ -363,7 +378,12 @@ class Injector {
     if (sp.reaction !== undefined) {
       associatedType = (sp.removeReaction ? 3000 : 2000) + REACTION_TYPES.indexOf(sp.reaction)
       associatedGuid = `p:0/${sp.target}`
-      if (sp.text === undefined) text = `${sp.removeReaction ? 'Removed a' : 'Reacted'} ${sp.reaction} to a message`
+      if (!sp.text) text = `${sp.removeReaction ? 'Removed a' : 'Reacted'} ${sp.reaction} to a message`
+    } else if (sp.emoji !== undefined) {
+      associatedType = sp.removeReaction ? 3006 : 2006
+      associatedGuid = `p:0/${sp.target}`
+      // imsg reads the custom emoji from this text
+      if (!sp.text) text = `${sp.removeReaction ? 'Removed' : 'Reacted'} ${sp.emoji} ${sp.removeReaction ? 'from' : 'to'} \u201ca message\u201d`
     }
     const r = this.w.insertMessage({
       chatIds: [c.chatId],
@@ -487,6 +507,26 @@ function sent(a: Args): number {
   })
   if (wantsJson(a)) out(JSON.stringify(items))
   else for (const i of items) out(`${String(i.created_at)} [${String(i.id)}] -> ${String(i.to)}: ${String(i.text)}${i.file ? ` (+${String(i.file)})` : ''}`)
+  return 0
+}
+
+/** Simulator only: the bridge calls the rpc server answered (typing, read, tapback, threaded sends). */
+function events(a: Args): number {
+  const dbPath = dbPathOf(a)
+  if (!fs.existsSync(dbPath)) {
+    out(wantsJson(a) ? '[]' : 'no bridge calls')
+    return 0
+  }
+  const db = openForWrite(dbPath)
+  const since = Number.parseInt(flag(a, 'since') ?? '0', 10) || 0
+  const rows = db.prepare(`SELECT ROWID AS seq, date, method, chat_guid, detail, last_message_rowid FROM sim_bridge_event
+    WHERE ROWID > ? ORDER BY ROWID ASC`).all(since) as Array<{seq: number; date: number; method: string; chat_guid: string;
+      detail: string; last_message_rowid: number}>
+  db.close()
+  const items = rows.map((r) => ({seq: r.seq, at: new Date(r.date).toISOString(), method: r.method, chat_guid: r.chat_guid,
+    last_message_rowid: r.last_message_rowid, ...(JSON.parse(r.detail) as Record<string, unknown>)}))
+  if (wantsJson(a)) out(JSON.stringify(items))
+  else for (const i of items) out(`${i.at} #${i.seq} ${i.method} ${i.chat_guid} ${JSON.stringify({...i, seq: undefined, at: undefined, method: undefined, chat_guid: undefined})}`)
   return 0
 }
 

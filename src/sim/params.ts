@@ -18,6 +18,14 @@ const STRICT: Record<string, Record<string, Kind>> = {
     service: 'string', region: 'string', transport: 'string', text_formatting: 'array', textFormatting: 'array',
     formatting: 'array', reply_to: 'string', replyTo: 'string', reply_to_guid: 'string', message_guid: 'string',
     allow_sms_fallback: 'bool', allowSMSFallback: 'bool'},
+  'send.rich': {chat_id: 'int', chat_identifier: 'string', chat_guid: 'string', text: 'string', message: 'string',
+    part_index: 'int', dd_scan: 'bool', effect_id: 'string', subject: 'string', reply_to: 'string', replyTo: 'string',
+    reply_to_guid: 'string', message_guid: 'string', text_formatting: 'array', textFormatting: 'array'},
+  typing: {to: 'string', chat_id: 'int', chat_identifier: 'string', chat_guid: 'string', typing: 'bool', service: 'string'},
+  read: {to: 'string', chat_id: 'int', chat_identifier: 'string', chat_guid: 'string'},
+  tapback: {chat_id: 'int', chat_identifier: 'string', chat_guid: 'string', message_id: 'string', messageId: 'string',
+    message_guid: 'string', messageGuid: 'string', message: 'string', reaction: 'string', kind: 'string', emoji: 'string',
+    remove: 'bool', part_index: 'int', partIndex: 'int'},
   initialize: {protocol_version: 'int'},
   status: {},
   'messages.after': {since_rowid: 'int', chat_id: 'int', limit: 'int', attachments: 'bool', convert_attachments: 'bool',
@@ -61,7 +69,10 @@ export function validateStrict(method: string, params: Record<string, unknown>):
         break
     }
   }
-  for (const group of ALIASES) {
+  const own = method === 'tapback'
+    ? [['message_id', 'messageId', 'message_guid', 'messageGuid', 'message'], ['reaction', 'kind'], ['part_index', 'partIndex']]
+    : method === 'send.rich' ? [['text', 'message']] : []
+  for (const group of [...ALIASES.filter((g) => method !== 'tapback' || !g.includes('message_guid')), ...own]) {
     const present = group.filter((k) => k in params)
     if (present.length > 1) throw invalidParams(`use only one of ${present.join(', ')}`)
   }

@@ -289,8 +289,8 @@ function afterSlash(s: string): string {
 }
 
 function customEmoji(text: string | null): string {
-  const m = /^Reacted (.+?) to /u.exec(text ?? '')
-  return m?.[1] ?? ''
+  const m = /^(?:Reacted (.+?) to |Removed (.+?) from )/u.exec(text ?? '')
+  return m?.[1] ?? m?.[2] ?? ''
 }
 
 /** RPC chats.list object of the emulated version (§4.1). */

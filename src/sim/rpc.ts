@@ -2,6 +2,7 @@
 // lenient (≤0.13) or strict (0.14+) era, plus the failure knobs of the contract.
 import {isUtf8} from 'node:buffer'
 import fs from 'node:fs'
+import {Bridge, bridgeConfig, bridgeMethods, bridgeStatus, notStarted} from './bridge.js'
 import {type DB, localAccount, openExisting, openReadonly, Writer} from './db.js'
 import {
   isoToApple, lBool, lInt, lStr, lStrArray, pick, validateStrict,
@@ -31,6 +32,9 @@ interface Sub {
   ended: boolean
   timer?: NodeJS.Timeout
 }
+
+/** The single FIFO mutation lane (0.14+): sends, bridge mutations, typing and read (§3.4). */
+const MUTATION = /^(send(\..+)?|tapback|typing|read|message\.(edit|unsend|delete|notifyAnyways)|chats\.(create|delete|markUnread)|group\..+|poll\.(send|vote|unvote)|messages\.poll\..+|polls\.unvote|contacts\.shareContactCard)$/
 
 const PARSE_ERROR_TEXT = 'The data couldn\u2019t be read because it isn\u2019t in the correct format.'
 const MAX_OUTSTANDING = 128
@@ -99,7 +103,10 @@ class Server {
   private readonly subs = new Map<number, Sub>()
   private nextSub = 1
   private outstanding = 0
-  private mutationStuck = false
+  /** The operation that is still in flight: every later mutation gets -32004 until the child restarts. */
+  private mutationStuck?: string
+  private readonly bridgeCfg
+  private bridgeImpl?: Bridge
   private readonly inflight = new Set<Promise<void>>()
   private mutationChain: Promise<void> = Promise.resolve()
   private queue: Buffer[] = []
@@ -120,6 +127,16 @@ class Server {
     this.watchBatch = Math.max(1, envInt(o.env, 'IMSG_SIM_WATCH_BATCH') ?? 100)
     this.fallbackMs = Math.max(10, envInt(o.env, 'IMSG_SIM_FALLBACK_POLL_MS') ?? 5000)
     this.drain = truthy(o.env.IMSG_SIM_WATCH_DRAIN)
+    this.bridgeCfg = bridgeConfig(o.env)
+  }
+
+  /** Bridge methods; rebuilt when the DB opens (degraded start) so chat lookups see it. */
+  private get bridge(): Bridge {
+    if (!this.bridgeImpl) {
+      this.bridgeImpl = new Bridge(this.bridgeCfg, {strict: this.strict, db: this.db, writer: this.writer,
+        region: this.env.IMSG_SIM_REGION || 'US'})
+    }
+    return this.bridgeImpl
   }
 
   start(): Promise<number> {
@@ -169,6 +186,7 @@ class Server {
     this.db = openExisting(this.o.dbPath)
     this.reader = new Reader(this.db, this.em.v)
     this.writer = new Writer(this.db, localAccount(this.env))
+    this.bridgeImpl = undefined
   }
 
   /** Strict degraded mode retries the DB on every request and status (§3.9). */
@@ -378,6 +396,11 @@ class Server {
         const params = (r.params ?? {}) as Record<string, unknown>
         if (!compiledMethods(this.em.v).includes(method)) throw new RpcError(-32601, 'Method not found', method)
         validateStrict(method, params)
+        if (this.mutationStuck !== undefined && MUTATION.test(method)) {
+          throw new RpcError(-32004, 'Mutation lane blocked', {retry_safe: false, disposition: 'not_started',
+            transport: 'bridge_v2', operation: method,
+            detail: `A prior ${this.mutationStuck} remains in flight. Restart the RPC child before sending another mutation.`})
+        }
         await this.delay()
         let after: (() => void) | undefined
         const result = await this.dispatch(method, params, (fn) => (after = fn))
@@ -389,8 +412,8 @@ class Server {
         this.outstanding--
       }
     }
-    if (method === 'send') {
-      // the single mutation lane: FIFO, one at a time
+    if (MUTATION.test(method)) {
+      // the single mutation lane: FIFO, one at a time (sends, bridge mutations, typing and read)
       const p = this.mutationChain.then(run)
       this.mutationChain = p
       this.track(p)
@@ -415,7 +438,19 @@ class Server {
   // ------------------------------------------------------------------ methods
 
   private async dispatch(method: string, p: Record<string, unknown>, afterResponse: (fn: () => void) => void): Promise<Json> {
+    switch (method) {
+      case 'typing':
+        return this.typing(p)
+      case 'read':
+        return this.bridge.read(p)
+      case 'tapback':
+        return this.bridge.tapback(p)
+      case 'send.rich':
+        return this.sendRich(p)
+    }
     if (!SERVED_METHODS.has(method)) {
+      // bridge mutations answer not_started; -32003 is only for non-mutating bridge calls (addendum §8.1)
+      if (this.strict && MUTATION.test(method)) throw notStarted(method)
       if (this.strict) throw new RpcError(-32003, 'Bridge unavailable', {detail: BRIDGE_NOT_STARTED, retryable: true})
       throw internalError(BRIDGE_NOT_STARTED)
     }
@@ -455,14 +490,15 @@ class Server {
       version: this.em.display,
       protocol_version: 1,
       database,
-      bridge: {ready: false, error: BRIDGE_NOT_STARTED},
+      bridge: bridgeStatus(this.bridgeCfg),
       contacts: {available: true},
-      methods: compiled.filter((m) => SERVED_METHODS.has(m) && (ready || !DB_METHODS.has(m))),
+      methods: compiled.filter((m) => (SERVED_METHODS.has(m) && (ready || !DB_METHODS.has(m))) ||
+        bridgeMethods(this.bridgeCfg).includes(m)),
       supported_methods: compiled,
     }
     if (atLeast(this.em.v, '0.15.0')) {
       out.capabilities = {engine: {version: this.em.display, commit: 'imsg-sim', built_at: '2026-01-01T00:00:00Z'},
-        features: {'tapback.emoji': 2}}
+        features: this.bridgeCfg.emoji ? {'tapback.emoji': 2} : {}}
     }
     return out
   }
@@ -725,21 +761,21 @@ class Server {
       if (!['auto', 'bridge', 'applescript'].includes(transport)) throw invalidParams('invalid transport')
       if (transport === 'bridge') {
         if (!hasChat) throw invalidParams('bridge transport requires an existing chat target')
-        throw this.bridgeError()
+        if (!this.bridgeCfg.ready) throw this.bridgeError('send')
       }
     }
-    if (atLeast(v, '0.12.0') && (pick(p, 'reply_to', 'replyTo', 'reply_to_guid', 'message_guid') !== undefined ||
-      pick(p, 'text_formatting', 'textFormatting', 'formatting') !== undefined)) {
-      throw this.bridgeError()
+    const replyTo = atLeast(v, '0.12.0') ? str('reply_to') ?? str('replyTo') ?? str('reply_to_guid') ?? str('message_guid') : undefined
+    if (replyTo !== undefined) {
+      if ((file ?? '') !== '') throw invalidParams('reply_to with file: use send.attachment')
+      return this.threaded('send', p, text!, replyTo)
+    }
+    if (atLeast(v, '0.12.0') && pick(p, 'text_formatting', 'textFormatting', 'formatting') !== undefined && !this.bridgeCfg.ready) {
+      throw this.bridgeError('send')
     }
     if (s && truthy(this.env.IMSG_SIM_MUTATION_BLOCKED)) {
       // the first send never settles; every later mutation is refused until the child restarts (-32004)
       const delivery = {retry_safe: false, transport: 'applescript', operation: 'send'}
-      if (this.mutationStuck) {
-        throw new RpcError(-32004, 'Mutation lane blocked', {...delivery, disposition: 'not_started',
-          detail: 'A prior send remains in flight. Restart the RPC child before sending another mutation.'})
-      }
-      this.mutationStuck = true
+      this.mutationStuck = 'send'
       throw new RpcError(-32001, 'Delivery outcome unknown', {...delivery, disposition: 'still_in_flight',
         detail: 'The send did not finish before its deadline and may still complete. Do not retry.'})
     }
@@ -760,9 +796,41 @@ class Server {
     return sendResult(v, out)
   }
 
-  private bridgeError(): RpcError {
-    if (this.strict) return new RpcError(-32003, 'Bridge unavailable', {detail: BRIDGE_NOT_STARTED, retryable: true})
+  private bridgeError(operation: string): RpcError {
+    if (this.strict) return notStarted(operation)
     return internalError(BRIDGE_NOT_STARTED)
+  }
+
+  // ------------------------------------------------------------------ bridge
+
+  private async typing(p: Record<string, unknown>): Promise<JsonObject> {
+    const stuckMs = this.bridgeCfg.typingStuckMs
+    if (stuckMs !== undefined && this.strict) {
+      // the helper never answers: the call holds the mutation lane, then poisons it (addendum §1, §8.5)
+      this.bridge.typing(p) // validation and target checks first
+      await sleep(stuckMs)
+      this.mutationStuck = 'typing'
+      throw this.bridge.stuckTypingError()
+    }
+    return this.bridge.typing(p)
+  }
+
+  private sendRich(p: Record<string, unknown>): JsonObject {
+    const text = (this.strict ? p.text ?? p.message : lStr(p.text) ?? lStr(p.message)) as string | undefined
+    if ((text ?? '') === '') throw invalidParams('text is required')
+    const replyTo = (this.strict ? pick(p, 'reply_to', 'replyTo', 'reply_to_guid', 'message_guid') : lStr(pick(p, 'reply_to', 'replyTo', 'reply_to_guid', 'message_guid'))) as string | undefined
+    if (replyTo === undefined) {
+      if (!this.bridgeCfg.ready) throw this.bridgeError('send.rich')
+      throw invalidParams('the simulator serves send.rich only with reply_to')
+    }
+    return this.threaded('send.rich', p, text!, replyTo)
+  }
+
+  private threaded(method: string, p: Record<string, unknown>, text: string, replyTo: string): JsonObject {
+    const row = this.bridge.threadedSend(method, p, text, replyTo)
+    const r = sendResult(this.em.v, row)
+    if ('transport' in r) r.transport = 'bridge'
+    return r
   }
 }
 

@@ -198,8 +198,8 @@ describe('imsg-sim rpc, lenient era (0.9.0)', () => {
     expect(JSON.parse((await sim(['sent', '--json'], s.env)).stdout)).to.deep.equal([])
   })
 
-  it('unserved bridge methods answer -32603 "bridge not started"; methods of later versions are -32601', async () => {
-    const r = await session(['{"id":1,"method":"tapback","params":{}}', '{"id":2,"method":"status","params":{}}'])
+  it('bridge methods answer -32603 "bridge not started" (params checked first); methods of later versions are -32601', async () => {
+    const r = await session(['{"id":1,"method":"tapback","params":{"chat_guid":"iMessage;-;+15551234567","message_id":"G","reaction":"like"}}', '{"id":2,"method":"status","params":{}}'])
     expect(r.json[0].error).to.deep.equal({code: -32603, message: 'Internal error',
       data: 'The bridge is not started. Run imsg launch explicitly before using bridge methods.'})
     expect(r.json[1].error).to.deep.equal({code: -32601, message: 'Method not found', data: 'status'})

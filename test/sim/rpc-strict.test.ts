@@ -132,9 +132,13 @@ describe('imsg-sim rpc, strict era (0.14.0)', () => {
     expect(sent.map((x: {text: string}) => x.text)).to.deep.equal(['maybe'])
   })
 
-  it('bridge-only methods answer -32003', async () => {
-    const r = await session(['{"jsonrpc":"2.0","id":1,"method":"tapback","params":{}}'])
-    expect(r.byId.get(1)!.error).to.deep.equal({code: -32003, message: 'Bridge unavailable',
+  it('without the bridge, bridge mutations answer -32603 not_started and non-mutating bridge calls -32003 (addendum §8.1)', async () => {
+    const r = await session(['{"jsonrpc":"2.0","id":1,"method":"message.edit","params":{}}',
+      '{"jsonrpc":"2.0","id":2,"method":"handles.check","params":{}}'])
+    expect(r.byId.get(1)!.error).to.deep.equal({code: -32603, message: 'Delivery failed before dispatch',
+      data: {retry_safe: true, disposition: 'not_started', transport: 'bridge_v2', operation: 'message.edit',
+        detail: 'The bridge ready lock is absent. Run imsg launch explicitly before retrying.'}})
+    expect(r.byId.get(2)!.error).to.deep.equal({code: -32003, message: 'Bridge unavailable',
       data: {detail: 'The bridge is not started. Run imsg launch explicitly before using bridge methods.', retryable: true}})
   })
 

@@ -19,7 +19,7 @@ ${EXIT_CODES_HELP}`
     'dry-run': Flags.boolean({description: 'Print the diff and write nothing.'}),
   }
 
-  async run(): Promise<{path: string; previous: unknown; file: string; dryRun: boolean; diff: string; backup?: string}> {
+  async run(): Promise<{path: string; previous: unknown; file: string; changed: boolean; dryRun: boolean; diff: string; backup?: string}> {
     const {args, flags} = await this.parse(ConfigUnset)
     const r = await unsetConfigValue(this.ctx, args.path, {dryRun: flags['dry-run']})
     for (const w of r.warnings) this.note(`Warning: ${w}`)
@@ -29,6 +29,6 @@ ${EXIT_CODES_HELP}`
     } else {
       this.out(`Removed ${r.key} from ${r.path}`)
     }
-    return {path: r.key, previous: r.value, file: r.path, dryRun: Boolean(flags['dry-run']), diff: r.diff, backup: r.backupPath}
+    return {path: r.key, previous: r.value, file: r.path, changed: r.changed, dryRun: Boolean(flags['dry-run']), diff: r.diff, backup: r.backupPath}
   }
 }

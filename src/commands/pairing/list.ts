@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../cli/base-command.js'
+import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {resolveAccount, resolveAccounts, type ResolvedAccount} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {checkChannel} from '../../lib/pairing/args.js'
@@ -33,7 +33,9 @@ function chatLabel(chat: PairingChat): string {
 export default class PairingList extends BaseCommand<typeof PairingList> {
   static override summary = 'List pending pairing requests (or approved senders)'
   static override description = `Shows each pending request's code, sender, chat, when it was requested and how long the code stays valid (codes expire after 1 hour; at most 3 are pending per account). Without --account, every account is listed.
-Approve one with: remoteclaw pairing approve imessage <CODE>`
+Approve one with: remoteclaw pairing approve imessage <CODE>
+
+${EXIT_CODES_HELP}`
   static override examples = [
     '<%= config.bin %> pairing list',
     '<%= config.bin %> pairing list imessage --account bot',

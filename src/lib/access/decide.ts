@@ -1,6 +1,6 @@
 import type {ResolvedAccount} from '../config/accounts.js'
 import type {GroupConfig} from '../config/schema.js'
-import type {Envelope} from '../gateway/envelope.js'
+import type {Envelope} from '../core/envelope.js'
 import {normalizeHandle} from './handles.js'
 
 /**

@@ -1,4 +1,4 @@
-import type {Envelope} from '../gateway/envelope.js'
+import type {Envelope} from '../core/envelope.js'
 
 /** One unaddressed group message kept as context. */
 export interface HistoryEntry {

@@ -1,4 +1,4 @@
-import {AGENT_DEFAULTS, type AgentConfig, type RemoteclawConfig} from '../config/schema.js'
+import {AGENT_DEFAULTS, SESSION_DEFAULTS, type AgentConfig, type RemoteclawConfig} from '../config/schema.js'
 
 /** Id of the built-in echo agent used when agents.list is empty. */
 export const BUILTIN_AGENT_ID = 'main'
@@ -18,11 +18,31 @@ export interface ResolvedAgent {
   input: 'json' | 'text'
   output: 'text' | 'json'
   errorReply?: string
+  streaming: 'off' | 'block'
+  /** agents.list[].session over `session` over the defaults. */
+  session: AgentSessionSettings
   /** The agent's groupChat.mentionPatterns, else messages.groupChat.mentionPatterns, else []. */
   mentionPatterns: string[]
   /** "agents.list[0]", or "(built-in)" for the echo fallback. */
   keyPath: string
   builtin: boolean
+}
+
+export interface AgentSessionSettings {
+  idleMinutes: number
+  dmScope: 'main' | 'per-sender'
+  /** Where dmScope came from, for messages that name the key. */
+  dmScopeKey: string
+}
+
+export function sessionSettings(config: RemoteclawConfig, agent?: AgentConfig, keyPath?: string): AgentSessionSettings {
+  const own = agent?.session
+  const dmScopeKey = own?.dmScope !== undefined && keyPath ? `${keyPath}.session.dmScope` : 'session.dmScope'
+  return {
+    idleMinutes: own?.idleMinutes ?? config.session?.idleMinutes ?? SESSION_DEFAULTS.idleMinutes,
+    dmScope: own?.dmScope ?? config.session?.dmScope ?? SESSION_DEFAULTS.dmScope,
+    dmScopeKey,
+  }
 }
 
 export interface ResolvedAgents {
@@ -45,6 +65,8 @@ export function resolveAgent(agent: AgentConfig, index: number, config: Remotecl
     input: agent.input ?? AGENT_DEFAULTS.input,
     output: agent.output ?? AGENT_DEFAULTS.output,
     errorReply: agent.errorReply,
+    streaming: agent.streaming ?? AGENT_DEFAULTS.streaming,
+    session: sessionSettings(config, agent, `agents.list[${index}]`),
     mentionPatterns: [...(agent.groupChat?.mentionPatterns ?? config.messages?.groupChat?.mentionPatterns ?? [])],
     keyPath: `agents.list[${index}]`,
     builtin: false,
@@ -60,6 +82,8 @@ export function builtinEchoAgent(config: RemoteclawConfig): ResolvedAgent {
     timeoutMs: AGENT_DEFAULTS.timeoutMs,
     input: 'json',
     output: 'text',
+    streaming: 'off',
+    session: sessionSettings(config),
     mentionPatterns: [...(config.messages?.groupChat?.mentionPatterns ?? [])],
     keyPath: '(built-in)',
     builtin: true,

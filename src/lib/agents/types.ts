@@ -1,5 +1,6 @@
 import type {HistoryEntry} from '../access/history.js'
-import type {Envelope, EnvelopeAttachment} from '../gateway/envelope.js'
+import type {Envelope, EnvelopeAttachment} from '../core/envelope.js'
+import type {AgentReact, ReactionNote, ReplyContext} from './presence-context.js'
 
 /** What an agent gets for one turn (a `command` agent gets it as JSON on stdin). */
 export interface AgentInput {
@@ -22,6 +23,44 @@ export interface AgentInput {
   /** Unaddressed group messages since the last answered one, oldest first. */
   history: HistoryEntry[]
   attachments: AgentAttachment[]
+  /** The message this one answers ("reply to"), when it is a reply. */
+  replyTo?: ReplyContext
+  /** Reactions in this chat since the agent's last turn (never answered by themselves). */
+  reactions?: ReactionNote[]
+  /**
+   * The conversation this turn continues (the session store's record). `id` is the agent's own
+   * session id to resume: absent on a first turn (a preset then starts a new CLI session).
+   */
+  session?: AgentSession
+}
+
+export interface AgentSession {
+  key: string
+  id?: string
+  /** 1 on the first turn of this session. */
+  turn: number
+  isNew: boolean
+}
+
+/**
+ * One MCP server an agent run may use (stdio), as the tools area produces it. Each runtime
+ * gets it its own way (see presets/*.ts); a `command` agent gets it as JSON in
+ * REMOTECLAW_MCP_SERVER.
+ */
+export interface McpServerSpec {
+  name: string
+  command: string
+  args: string[]
+  env: Record<string, string>
+}
+
+/** Per-run extras that are not part of the agent's input document. */
+export interface AgentRunOptions {
+  mcp?: McpServerSpec
+  /** Extra environment for this run's agent process (e.g. a per-turn token of the agent tools). */
+  env?: Record<string, string>
+  /** Each finished assistant text block, in order, as the CLI completes it (block streaming). */
+  onBlock?: (text: string) => void
 }
 
 /** One inbound attachment as the agent gets it (README: Attachments): a readable file on the gateway host. */
@@ -39,13 +78,19 @@ export interface AgentAttachment {
 export interface AgentResult {
   text?: string
   files?: string[]
+  /** output "json" only: a tapback to put on the triggering message (or messageGuid). */
+  react?: AgentReact
   error?: string
+  /** The agent's own session id as its output reported it (preset stream, or `sessionId` of output "json"). */
+  sessionId?: string
+  /** The CLI refused to resume `input.session.id` (unknown or expired): nothing ran; start fresh. */
+  resumeRefused?: boolean
 }
 
 export interface AgentRunner {
   readonly id: string
   readonly runtime: string
-  run(input: AgentInput): Promise<AgentResult>
+  run(input: AgentInput, opts?: AgentRunOptions): Promise<AgentResult>
 }
 
 export function chatTarget(env: Pick<Envelope, 'chat' | 'sender'>): string {
@@ -61,7 +106,7 @@ export function buildAgentInput(
   sessionKey: string,
   history: HistoryEntry[] = [],
   /** Attachments to hand over (the gateway passes them only with includeAttachments). */
-  opts: {attachments?: EnvelopeAttachment[]} = {},
+  opts: {attachments?: EnvelopeAttachment[]; reactions?: ReactionNote[]} = {},
 ): AgentInput {
   return {
     sessionKey,
@@ -80,5 +125,7 @@ export function buildAgentInput(
     text: env.text,
     history,
     attachments: (opts.attachments ?? []).map((a) => ({path: a.originalPath, mimeType: a.mimeType, name: a.name, size: a.size})),
+    ...(env.replyTo ? {replyTo: {...env.replyTo}} : {}),
+    ...(opts.reactions && opts.reactions.length > 0 ? {reactions: opts.reactions} : {}),
   }
 }

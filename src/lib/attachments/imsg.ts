@@ -1,4 +1,4 @@
-import type {EnvelopeAttachment} from '../gateway/envelope.js'
+import type {EnvelopeAttachment} from '../core/envelope.js'
 import type {ImsgAttachment} from '../imsg/types.js'
 
 /**

@@ -1,4 +1,5 @@
 import {expandHome} from '../context.js'
+import {parseReaction, type Reaction} from '../util/tapback.js'
 import {NotFoundError} from '../errors.js'
 import {
   ACCOUNT_DEFAULTS,
@@ -50,6 +51,13 @@ export interface ResolvedAccount {
   maxInboundAgeMinutes: number
   rpcTimeoutMs: number
   outboundPerMinute: number
+  /** Presence (each off where this imsg lacks the capability). */
+  typingIndicator: boolean
+  sendReadReceipts: boolean
+  /** The tapback put on accepted messages; undefined when "off". */
+  ackReaction?: Reaction
+  replyThreading: 'off' | 'group' | 'all'
+  reactionNotifications: 'off' | 'own' | 'all'
   /** Where the account's keys live, for messages that name a key: "channels.imessage" or "channels.imessage.accounts.<id>". */
   keyPrefix: string
   /**
@@ -121,6 +129,11 @@ function resolveOne(
     maxInboundAgeMinutes: pick('maxInboundAgeMinutes'),
     rpcTimeoutMs: pick('rpcTimeoutMs'),
     outboundPerMinute: pick('outboundPerMinute'),
+    typingIndicator: pick('typingIndicator'),
+    sendReadReceipts: pick('sendReadReceipts'),
+    ackReaction: pick('ackReaction') === 'off' ? undefined : parseReaction(pick('ackReaction')),
+    replyThreading: pick('replyThreading'),
+    reactionNotifications: pick('reactionNotifications'),
     keyPrefix,
   }
 }

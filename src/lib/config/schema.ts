@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {parseReaction, REACTION_HELP} from '../util/tapback.js'
 
 /**
  * The one schema for remoteclaw.json. Every key documented in the README's configuration
@@ -15,6 +16,8 @@ export const groupPolicySchema = z.enum(['open', 'allowlist', 'disabled'])
 export const serviceSchema = z.enum(['imessage', 'sms', 'auto'])
 export const chunkModeSchema = z.enum(['length', 'newline'])
 export const pairingReplySchema = z.enum(['code', 'silent'])
+export const replyThreadingSchema = z.enum(['off', 'group', 'all'])
+export const reactionNotificationsSchema = z.enum(['off', 'own', 'all'])
 
 const mentionPatterns = z
   .array(z.string())
@@ -107,6 +110,25 @@ export const accountFieldsShape = {
     .min(1)
     .optional()
     .describe('Max messages the bot sends to one chat per minute; more are queued, never dropped.'),
+  typingIndicator: z
+    .boolean()
+    .optional()
+    .describe('Show the typing indicator in the chat while the agent works on a reply (needs the IMCore bridge).'),
+  sendReadReceipts: z
+    .boolean()
+    .optional()
+    .describe('Mark the chat read when a message is accepted for the agent, never for dropped or pairing messages (needs the IMCore bridge).'),
+  ackReaction: z
+    .string()
+    .refine((v) => v === 'off' || parseReaction(v) !== undefined, {message: `must be "off", ${REACTION_HELP}`})
+    .optional()
+    .describe('Tapback put on each accepted message at once, e.g. "like" or "👀" (emoji need emoji tapback support), or "off" (needs the IMCore bridge).'),
+  replyThreading: replyThreadingSchema
+    .optional()
+    .describe('Answer in the thread of the triggering message: off, group (group chats only) or all; plain replies where threaded replies are not usable.'),
+  reactionNotifications: reactionNotificationsSchema
+    .optional()
+    .describe('Which inbound tapbacks reach the agent as context with the next turn: off, own (reactions to the bot\'s messages) or all. Never answered by themselves.'),
 } as const
 
 export const accountConfigSchema = z.object(accountFieldsShape).strict()
@@ -124,6 +146,75 @@ export const imessageChannelSchema = z
   .strict()
 export type IMessageChannelConfig = z.infer<typeof imessageChannelSchema>
 
+/** The agent tools (README: Agent tools); tools/ takes the names from here. */
+export const agentToolNameSchema = z.enum(['send_message', 'react', 'read_history', 'schedule_message', 'list_scheduled', 'cancel_scheduled'])
+
+export const agentToolsSchema = z
+  .object({
+    enabled: z.boolean().optional().describe('Give this agent the remoteclaw MCP server (send_message, react, read_history, schedules) in every turn.'),
+    allow: z.array(agentToolNameSchema).optional().describe('Only these tools (default: all of them).'),
+    sendTargets: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Chats or people send_message may write to besides the current chat: handles or chat_id:N, as `message send --target` takes them (phone numbers read with the account\'s region).'),
+  })
+  .strict()
+export type AgentToolsConfig = z.infer<typeof agentToolsSchema>
+
+const clockSchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day such as "22:00" (24-hour HH:MM)')
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', {timeZone: tz})
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const schedulesSchema = z
+  .object({
+    missed: z
+      .enum(['send', 'drop'])
+      .optional()
+      .describe('A scheduled message missed by more than missedGraceMinutes while the gateway was down: "send" it late with a note, or "drop" it with a log line.'),
+    missedGraceMinutes: z.number().min(0).optional().describe('How late a scheduled message may go out before it counts as missed.'),
+    quietHours: z
+      .object({
+        start: clockSchema.describe('Start of the quiet window, e.g. "22:00".'),
+        end: clockSchema.describe('End of the quiet window, e.g. "07:00" (may be on the next day).'),
+      })
+      .strict()
+      .optional()
+      .describe('A daily window in which scheduled messages wait; they go out when it ends. Unset: no quiet hours.'),
+    timezone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as "Europe/Berlin"')
+      .optional()
+      .describe('Time zone of quietHours and of the times in notes (IANA name; default: the gateway host\'s).'),
+    maxPendingPerChat: z.number().int().min(1).optional().describe('Most scheduled messages one chat may have waiting.'),
+  })
+  .strict()
+export type SchedulesConfig = z.infer<typeof schedulesSchema>
+
+export const dmScopeSchema = z.enum(['main', 'per-sender'])
+export const streamingSchema = z.enum(['off', 'block'])
+
+/** Session keys shared by `session` and its per-agent override `agents.list[].session`. */
+const sessionFieldsShape = {
+  idleMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('A session idle this long (minutes since its last turn) starts fresh at its next message; 0 = never expires.'),
+  dmScope: dmScopeSchema
+    .optional()
+    .describe(
+      'Who shares a DM session: "main" (every DM to an agent continues one conversation, agent:<agentId>:main) or "per-sender" (agent:<agentId>:imessage:dm:<handle>).',
+    ),
+} as const
+
 export const agentRuntimeSchema = z.enum(['echo', 'command', 'claude', 'gemini', 'codex', 'opencode'])
 
 export const agentSchema = z
@@ -140,11 +231,16 @@ export const agentSchema = z
     input: z.enum(['json', 'text']).optional().describe('What the command gets on stdin: one JSON object (default) or just the text.'),
     output: z.enum(['text', 'json']).optional().describe('text: stdout is the reply; json: stdout is {"text", "files"}.'),
     errorReply: z.string().optional().describe('Short reply sent when the agent fails (default: nothing is sent).'),
+    streaming: streamingSchema
+      .optional()
+      .describe('off: one reply, the final answer; block: each finished text block the agent CLI streams is sent as it completes (presets).'),
+    session: z.object(sessionFieldsShape).strict().optional().describe('Per-agent override of `session` (unset keys follow `session`).'),
     groupChat: z
       .object({mentionPatterns: mentionPatterns.optional()})
       .strict()
       .optional()
       .describe('Group settings of this agent.'),
+    tools: agentToolsSchema.optional().describe('Agent tools over MCP (README: Agent tools): which, and where send_message may write.'),
   })
   .strict()
 export type AgentConfig = z.infer<typeof agentSchema>
@@ -177,12 +273,18 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    session: z
+      .object(sessionFieldsShape)
+      .strict()
+      .optional()
+      .describe('Agent sessions: each conversation continues the agent CLI\'s own session until it expires or is reset.'),
     commands: z
       .object({
         config: z.boolean().optional().describe('Allow /config get|set|unset from approved chat senders.'),
       })
       .strict()
       .optional(),
+    schedules: schedulesSchema.optional().describe('Messages agents schedule with schedule_message (README: Agent tools).'),
     /** Legacy flat layout (pre-channels). Read with a warning; `remoteclaw config migrate` moves it. */
     imessage: imessageChannelSchema.optional().describe('Legacy location of channels.imessage; run `remoteclaw config migrate`.'),
   })
@@ -212,11 +314,19 @@ export const ACCOUNT_DEFAULTS = {
   maxInboundAgeMinutes: 15,
   rpcTimeoutMs: 10_000,
   outboundPerMinute: 20,
+  typingIndicator: true,
+  sendReadReceipts: true,
+  ackReaction: 'off',
+  replyThreading: 'group',
+  reactionNotifications: 'own',
 } as const satisfies Partial<AccountConfig>
 
 export const GROUP_DEFAULTS = {requireMention: true} as const
-export const AGENT_DEFAULTS = {runtime: 'echo', timeoutMs: 120_000, input: 'json', output: 'text'} as const
+export const AGENT_DEFAULTS = {runtime: 'echo', timeoutMs: 120_000, input: 'json', output: 'text', streaming: 'off'} as const
+export const SESSION_DEFAULTS = {idleMinutes: 10_080, dmScope: 'main'} as const
 export const COMMANDS_DEFAULTS = {config: false} as const
+export const AGENT_TOOLS_DEFAULTS = {enabled: true, sendTargets: [] as string[]} as const
+export const SCHEDULES_DEFAULTS = {missed: 'send', missedGraceMinutes: 10, maxPendingPerChat: 20} as const
 
 /** The account id used when channels.imessage has no `accounts` map. */
 export const DEFAULT_ACCOUNT_ID = 'default'

@@ -2,7 +2,7 @@ import {includeAttachmentsKey, resolveInboundAttachments as fetchInbound} from '
 import type {ResolvedAccount} from '../config/accounts.js'
 import type {Context} from '../context.js'
 import type {Logger} from '../log.js'
-import type {Envelope, EnvelopeAttachment} from './envelope.js'
+import type {Envelope, EnvelopeAttachment} from '../core/envelope.js'
 
 /**
  * Where inbound attachments become agent input. With includeAttachments off nothing is handed

@@ -5,7 +5,7 @@ import type {Context} from '../context.js'
 import {errorMessage} from '../errors.js'
 import type {Logger} from '../log.js'
 import {matchesAllowList} from '../access/decide.js'
-import type {Envelope} from './envelope.js'
+import type {Envelope} from '../core/envelope.js'
 
 /**
  * A sender approved by name: pairing-approved, or their handle listed in allowFrom or

@@ -1,18 +1,26 @@
-import {buildAgentInput, type AgentRunner} from '../agents/types.js'
-import {checkAgents, createAgentRunner} from '../agents/runner.js'
-import {resolveAgents, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
+import {checkAgents, killAgentLeftovers} from '../agents/runner.js'
+import {findAgent, resolveAgents, type ResolvedAgents} from '../agents/resolve.js'
 import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, resolveAccounts, type ResolvedAccount} from '../config/accounts.js'
 import {ConfigInvalidError, loadConfig, type LoadedConfig} from '../config/load.js'
 import type {RemoteclawConfig} from '../config/schema.js'
 import type {Context} from '../context.js'
-import {errorMessage, NotFoundError, RemoteclawError} from '../errors.js'
+import {errorMessage, NotFoundError} from '../errors.js'
 import type {Logger} from '../log.js'
+import {listApproved} from '../pairing/store.js'
+import {SessionTurns} from '../sessions/continuity.js'
 import {checkRouting} from '../sessions/routing.js'
+import {sharedDmSessionWarning} from '../sessions/scope-warning.js'
+import {SessionStore} from '../sessions/store.js'
 import {AccountRunner, type RunnerEvent, type RunnerTimings} from './account-runner.js'
+import {createSessionRunAgent} from './agent-runtime.js'
 import {createConfigCommandHandler} from './chat-commands.js'
 import {ConfigWatcher} from './config-watch.js'
-import {HealthRecorder, readGatewayHealth} from './health.js'
-import type {AgentReply, AgentTurn, RunAgent} from './ports.js'
+import {HealthRecorder} from './health.js'
+import {acquireGatewayLock, type GatewayLock} from './lock.js'
+import {ToolService} from './tool-service.js'
+import type {RunAgent} from './ports.js'
+import type {ChatCommandHandler} from './runner-types.js'
+import {createSessionCommandHandler} from './session-commands.js'
 
 export interface GatewayOptions {
   ctx: Context
@@ -71,21 +79,6 @@ function selectAccounts(config: RemoteclawConfig, ctx: Context, ids: string[] | 
   return {accounts, warnings: all.warnings}
 }
 
-/** Default agent runtimes: one runner per resolved agent, rebuilt when the config changes. */
-function defaultRunAgent(ctx: Context, log: Logger): RunAgent {
-  const runners = new WeakMap<ResolvedAgent, AgentRunner>()
-  return async (turn: AgentTurn): Promise<AgentReply> => {
-    let r = runners.get(turn.agent)
-    if (!r) {
-      r = createAgentRunner(turn.agent, {env: ctx.env, spawn: ctx.spawn, log})
-      runners.set(turn.agent, r)
-    }
-    const input = buildAgentInput(turn.env, turn.sessionKey, turn.history, {attachments: turn.attachments as never})
-    const res = await r.run(input)
-    return {text: res.text, files: res.files, error: res.error}
-  }
-}
-
 /**
  * `remoteclaw gateway`: one supervised AccountRunner per account, the health file, config hot
  * reload and graceful stop. start() throws only fatal configuration errors.
@@ -94,12 +87,15 @@ export class Gateway {
   private readonly runners = new Map<string, AccountRunner>()
   private readonly health: HealthRecorder
   private readonly log: Logger
+  private tools: ToolService | undefined
   private loaded!: LoadedConfig
   private agents!: ResolvedAgents
   private watcher: ConfigWatcher | undefined
+  private lock: GatewayLock | undefined
   private stopped = false
   private stopping: Promise<void> | undefined
   private reloading = Promise.resolve()
+  private turns: SessionTurns | undefined
 
   private constructor(private readonly o: GatewayOptions) {
     this.log = o.ctx.log.child('gateway')
@@ -108,7 +104,13 @@ export class Gateway {
 
   static async start(o: GatewayOptions): Promise<Gateway> {
     const g = new Gateway(o)
-    await g.boot()
+    try {
+      await g.boot()
+    } catch (error) {
+      await g.tools?.stop().catch(() => {})
+      await g.lock?.release()
+      throw error
+    }
     return g
   }
 
@@ -129,20 +131,32 @@ export class Gateway {
     this.loaded = loaded
     this.agents = this.resolveAgents(loaded.config, accounts)
 
-    const other = await readGatewayHealth(ctx)
-    // Only a gateway that updated its health in the last minute counts; a stale file whose pid
-    // was reused by some other process must not block a start forever.
-    if (other.gateway === 'running') {
-      if (other.pid !== process.pid) {
-        throw new RemoteclawError(`another gateway (pid ${other.pid}) is running with state dir ${ctx.stateDir}`, {
-          code: 'gateway_running',
-          fix: `Stop it first (kill ${other.pid}), or give this one its own state dir: REMOTECLAW_STATE_DIR=<dir> remoteclaw gateway`,
-        })
-      }
-    }
+    // One gateway per state dir (the health file is no lock): throws naming the live holder.
+    this.lock = await acquireGatewayLock(ctx)
+    if (this.lock.tookOverFrom) this.log.info(`took over the lock of a gateway that is gone (pid ${this.lock.tookOverFrom})`)
+    this.tools = new ToolService({
+      ctx,
+      log: ctx.log,
+      config: () => this.loaded.config,
+      port: (id) => this.runners.get(id)?.toolPort(),
+      accounts: () => [...this.runners.keys()],
+      ...(this.o.timings?.toolSendWaitMs !== undefined ? {sendWaitMs: this.o.timings.toolSendWaitMs} : {}),
+    })
+    // before the health file says "running"
+    await this.tools.start()
     this.health.start()
-    const runAgent = this.o.runAgent ?? defaultRunAgent(ctx, ctx.log)
-    const chatCommand = createConfigCommandHandler({ctx, config: () => this.loaded.config, log: this.log})
+    const store = new SessionStore(ctx)
+    this.turns = new SessionTurns({store, log: ctx.log.child('sessions'), now: ctx.now})
+    const runAgent = this.o.runAgent ?? createSessionRunAgent(ctx, ctx.log, this.turns)
+    const configCommand = createConfigCommandHandler({ctx, config: () => this.loaded.config, log: this.log})
+    const sessionCommand = createSessionCommandHandler({store, turns: this.turns, log: this.log, now: ctx.now})
+    // /new, /reset, /status first (on by default), then /config (needs commands.config).
+    const chatCommand: ChatCommandHandler = async (env, account, approved, turn) => {
+      const agent = turn ? findAgent(this.agents, turn.agentId) : undefined
+      const r = agent && turn ? await sessionCommand(env, account, approved, {agent, sessionKey: turn.sessionKey}) : undefined
+      return r ?? configCommand(env, account, approved)
+    }
+    await this.warnSharedDmSessions(accounts)
     for (const a of accounts) await this.startRunner(a, runAgent, chatCommand)
     if (this.o.watchConfig !== false) {
       this.watcher = new ConfigWatcher(ctx.configPath, () => {
@@ -155,6 +169,18 @@ export class Gateway {
     this.log.info(`gateway running (pid ${process.pid}); accounts: ${accounts.map((a) => a.id).join(', ')}; agents: ${this.agents.agents.map((a) => `${a.id} (${a.runtime})`).join(', ')}`)
   }
 
+  /** session.dmScope "main" with several people able to DM: they share one conversation. Said at start and on reload. */
+  private async warnSharedDmSessions(accounts: ResolvedAccount[]): Promise<void> {
+    for (const a of accounts) {
+      const approved = await listApproved(this.o.ctx, a.id).then(
+        (l) => l.map((x) => x.handle),
+        () => [],
+      )
+      const w = sharedDmSessionWarning(a, this.agents, approved)
+      if (w) this.log.warn(`account ${a.id}: ${w.message}`, {fix: w.fix})
+    }
+  }
+
   private resolveAgents(config: RemoteclawConfig, accounts: ResolvedAccount[]): ResolvedAgents {
     const agents = resolveAgents(config)
     for (const w of agents.warnings) this.log.warn(w)
@@ -164,7 +190,7 @@ export class Gateway {
     return agents
   }
 
-  private async startRunner(a: ResolvedAccount, runAgent: RunAgent, chatCommand: ReturnType<typeof createConfigCommandHandler>): Promise<void> {
+  private async startRunner(a: ResolvedAccount, runAgent: RunAgent, chatCommand: ChatCommandHandler): Promise<void> {
     const runner = new AccountRunner(a, {
       ctx: this.o.ctx,
       log: this.o.ctx.log,
@@ -172,6 +198,7 @@ export class Gateway {
       runAgent,
       agents: () => this.agents,
       chatCommand,
+      observers: this.tools ? [this.tools.observer()] : [],
       timings: this.o.timings,
       onEvent: this.o.onEvent ? (e) => this.o.onEvent!(a.id, e) : undefined,
     })
@@ -180,7 +207,7 @@ export class Gateway {
   }
 
   /** Applies a changed config file; an invalid one is logged and the running config stays. */
-  async reload(runAgent: RunAgent, chatCommand: ReturnType<typeof createConfigCommandHandler>): Promise<void> {
+  async reload(runAgent: RunAgent, chatCommand: ChatCommandHandler): Promise<void> {
     if (this.stopped) return
     const {ctx} = this.o
     let loaded: LoadedConfig
@@ -196,6 +223,7 @@ export class Gateway {
     }
     this.loaded = loaded
     this.agents = this.resolveAgents(loaded.config, selected.accounts)
+    await this.warnSharedDmSessions(selected.accounts)
     const next = new Map(selected.accounts.map((a) => [a.id, a]))
     for (const [id, runner] of this.runners) {
       const a = next.get(id)
@@ -231,8 +259,15 @@ export class Gateway {
       this.watcher?.close()
       await this.reloading
       this.log.info('stopping: no new messages; finishing what is in flight')
+      this.tools?.stopSchedules()
       await Promise.all([...this.runners.values()].map((r) => r.stop()))
+      await this.turns?.settled()
+      // Whatever an agent started that left its process group (setsid, daemons) ends with the gateway.
+      const left = await killAgentLeftovers().catch(() => 0)
+      if (left > 0) this.log.info(`ended ${left} process(es) agents had left running`)
+      await this.tools?.stop()
       await this.health.stop()
+      await this.lock?.release()
       this.log.info('gateway stopped')
     })()
     return this.stopping

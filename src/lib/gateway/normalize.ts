@@ -1,4 +1,4 @@
-import type {Envelope, EnvelopeAttachment} from './envelope.js'
+import type {Envelope, EnvelopeAttachment, EnvelopeReaction} from '../core/envelope.js'
 
 /**
  * The fields of an imsg `message` notification the gateway reads (protocol §5.1). Optional
@@ -22,12 +22,19 @@ export interface WireMessage {
     missing?: boolean
   }>
   reply_to_guid?: string
+  thread_originator_guid?: string
+  reply_to_text?: string
+  reply_to_sender?: string
   chat_identifier?: string
   chat_guid?: string
   chat_name?: string
   participants?: string[]
   is_group?: boolean
   is_reaction?: boolean
+  reaction_type?: string
+  reaction_emoji?: string
+  is_reaction_add?: boolean
+  reacted_to_guid?: string
   cursor?: number
 }
 
@@ -78,11 +85,29 @@ export function normalizeMessage(msg: WireMessage, opts: NormalizeOptions): Enve
     text: msg.text ?? '',
     attachments,
     replyToGuid: msg.reply_to_guid || undefined,
+    ...replyContext(msg),
+    ...(msg.is_reaction === true ? {reaction: reactionOf(msg)} : {}),
     createdAt: Number.isFinite(created) ? created : 0,
     messageId: msg.id,
     guid: msg.guid ?? '',
     isFromMe: msg.is_from_me === true,
     cursor: typeof msg.cursor === 'number' ? msg.cursor : msg.id,
+  }
+}
+
+/** imsg decides "threaded reply" from thread_originator_guid (addendum §4); reply_to_guid is the fallback. */
+function replyContext(msg: WireMessage): Pick<Envelope, 'replyTo'> {
+  const guid = msg.thread_originator_guid || msg.reply_to_guid
+  if (!guid || msg.is_reaction === true) return {}
+  return {replyTo: {guid, ...(msg.reply_to_text ? {text: msg.reply_to_text} : {}), ...(msg.reply_to_sender ? {sender: msg.reply_to_sender} : {})}}
+}
+
+function reactionOf(msg: WireMessage): EnvelopeReaction {
+  return {
+    type: msg.reaction_type ?? 'custom',
+    emoji: msg.reaction_emoji ?? '',
+    added: msg.is_reaction_add !== false,
+    targetGuid: msg.reacted_to_guid ?? '',
   }
 }
 

@@ -1,6 +1,20 @@
 import type {HistoryEntry} from '../access/history.js'
 import type {ResolvedAgent} from '../agents/resolve.js'
-import type {Envelope} from './envelope.js'
+import type {Envelope} from '../core/envelope.js'
+
+/**
+ * Per-turn values the features around an agent run hand to the runtime (see turn.ts). Observers
+ * fill it in `started()`; the RunAgent implementation reads it; `ended()` cleans up.
+ */
+export interface TurnContext {
+  /** Extra environment for the agent process of this turn (agent tools: an MCP endpoint token). */
+  readonly env: Record<string, string>
+  /**
+   * Feature values keyed by feature name, e.g. 'session' (the session record to resume) or
+   * 'tools' (an MCP config path). Each feature reads only its own key.
+   */
+  readonly values: Map<string, unknown>
+}
 
 /**
  * What the pipeline hands an agent for one turn, and what it gets back. The agent runtimes
@@ -15,6 +29,14 @@ export interface AgentTurn {
   history: HistoryEntry[]
   /** From the attachments seam (metadata, or fetched files when that lands). */
   attachments: unknown[]
+  /** This turn's context (absent only in callers outside the gateway, e.g. tests). */
+  context?: TurnContext
+  /**
+   * Block streaming: sends one finished assistant text block to the chat now, through the same
+   * send journal as a reply (exactly once across a restart). Resolves when the block was handed
+   * to delivery in order; a runtime that does not stream never calls it.
+   */
+  onBlock?: (text: string) => Promise<void>
 }
 
 export interface AgentReply {

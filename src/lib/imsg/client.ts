@@ -21,8 +21,11 @@ import type {
   ImsgMessage,
   ImsgStatus,
   MessagesHistoryParams,
+  PresenceTarget,
   SendParams,
   SendResult,
+  TapbackParams,
+  TapbackResult,
   WatchSubscribeParams,
 } from './types.js'
 
@@ -311,6 +314,24 @@ export class ImsgClient {
 
   send(params: SendParams, opts?: RequestOptions): Promise<SendResult> {
     return this.request('send', {...params}, opts)
+  }
+
+  /**
+   * Shows (`on`) or clears the typing indicator in a chat. Bridge only in practice, and in imsg's
+   * mutation lane: give it a short timeout, since a stuck call delays later sends (addendum §1).
+   */
+  typing(target: PresenceTarget, on: boolean, opts?: RequestOptions): Promise<{ok?: boolean}> {
+    return this.request('typing', {...target, typing: on}, opts)
+  }
+
+  /** Marks the whole chat read (Messages then sends read receipts if enabled). Bridge only. */
+  read(target: PresenceTarget, opts?: RequestOptions): Promise<{ok?: boolean}> {
+    return this.request('read', {...target}, opts)
+  }
+
+  /** Adds (or with `remove`, removes) a tapback on a message. Bridge only; gate emoji on tapback.emoji >= 2. */
+  tapback(params: TapbackParams, opts?: RequestOptions): Promise<TapbackResult> {
+    return this.request('tapback', {...params}, opts)
   }
 
   /** Strict servers (0.14+) only; a lenient one answers -32601 (ImsgMethodNotFoundError). */

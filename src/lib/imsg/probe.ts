@@ -4,6 +4,7 @@ import {execa} from 'execa'
 import type {ResolvedAccount} from '../config/accounts.js'
 import type {Context} from '../context.js'
 import {errorMessage} from '../errors.js'
+import {capabilitiesFromCliStatus, capabilitiesFromStatus, noCapabilities, type CapabilitySet} from './capabilities.js'
 import {classifyText, isStrictVersion, parseVersion, rpcHelpSupported} from './classify.js'
 import {ImsgClient, trackDetachedChild} from './client.js'
 import {FIXES, ImsgError, ImsgMethodNotFoundError, ImsgTimeoutError, type FixContext} from './errors.js'
@@ -41,6 +42,8 @@ export interface ProbeResult {
   /** Methods the server reports as usable (0.14+ initialize), when it reports them. */
   methods?: string[]
   capabilities?: Record<string, unknown>
+  /** What this imsg can do beyond send/receive (typing, read, tapbacks, threaded replies, tracked sends). */
+  capabilitySet?: CapabilitySet
   /** Round-trip time of chats.list {limit:1} in the live session. */
   latencyMs?: number
   /** The resolved executable (cliPath looked up on PATH). */
@@ -82,7 +85,7 @@ export function resolveExecutable(cliPath: string, env: NodeJS.ProcessEnv): {pat
  * holding stdout open, so the result would wait for that child. Here the command gets its own
  * process group and the whole group is killed at the deadline.
  */
-async function runBounded(file: string, args: string[], ms: number, env: NodeJS.ProcessEnv): Promise<{all?: unknown; stdout?: unknown; exitCode?: number; timedOut: boolean}> {
+export async function runBounded(file: string, args: string[], ms: number, env: NodeJS.ProcessEnv): Promise<{all?: unknown; stdout?: unknown; exitCode?: number; timedOut: boolean}> {
   const group = process.platform !== 'win32'
   const sub = execa(file, args, {reject: false, stdin: 'ignore', env, extendEnv: false, all: true, detached: group})
   const killGroup = () => {
@@ -108,6 +111,22 @@ async function runBounded(file: string, args: string[], ms: number, env: NodeJS.
     clearTimeout(timer)
     untrack()
   }
+}
+
+/** `<cliPath> status --json` (imsg 0.6+; rpc_methods 0.7.3+), parsed; undefined when it fails or prints no JSON. */
+export async function readCliStatus(cliPath: string, env: NodeJS.ProcessEnv, ms: number): Promise<unknown> {
+  const r = await runBounded(cliPath, ['status', '--json'], ms, env)
+  if (r.timedOut || r.exitCode !== 0) return undefined
+  for (const line of String(r.stdout ?? '').split('\n').reverse()) {
+    const t = line.trim()
+    if (!t.startsWith('{')) continue
+    try {
+      return JSON.parse(t) as unknown
+    } catch {
+      // not the JSON line
+    }
+  }
+  return undefined
 }
 
 /** Kinds of failure that mean "we could not reach imsg at all" (exit 6), not "imsg is unhealthy" (exit 5). */
@@ -303,9 +322,16 @@ export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, 
     result.version = status.version
     result.methods = status.methods
     if (status.capabilities) result.capabilities = status.capabilities
+    result.capabilitySet = capabilitiesFromStatus(status)
   } else if ((worst as ProbeStatus) !== 'unreachable') {
     const v = await runBounded(exe.path!, ['--version'], Math.min(remaining(), 3000), ctx.env)
     if (!v.timedOut) result.version = parseVersion(String(v.stdout ?? ''))
+    if (result.protocol === 'lenient') {
+      const cli = await readCliStatus(exe.path!, ctx.env, Math.min(remaining(), 5000))
+      result.capabilitySet = cli === undefined
+        ? noCapabilities(`\`${account.cliPath} status --json\` failed, and this imsg predates RPC status (0.14)`, 'Update imsg (brew upgrade steipete/tap/imsg).')
+        : capabilitiesFromCliStatus(cli)
+    }
   }
   if (result.version && !result.protocol) result.protocol = isStrictVersion(result.version) ? 'strict' : 'lenient'
   if (result.version) {

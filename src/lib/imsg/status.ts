@@ -1,5 +1,6 @@
 import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, type ResolvedAccount} from '../config/accounts.js'
-import type {AccountHealthView, GatewayHealthView} from '../gateway/health.js'
+import type {AccountHealthView, GatewayHealthView} from '../core/health-view.js'
+import {CAPABILITY_LABELS, CAPABILITY_NAMES, type CapabilitySet} from './capabilities.js'
 import {probeExitCode, type ProbeCheck, type ProbeResult, type ProbeStatus} from './probe.js'
 
 /**
@@ -29,6 +30,11 @@ export interface AccountStatusJson {
   protocol?: 'lenient' | 'strict'
   methods?: string[]
   capabilities?: Record<string, unknown>
+  /**
+   * With --probe: each capability beyond send/receive (typing, read, tapback, emojiTapback,
+   * threadedReply, trackedSend) as {usable, reason?, fix?}, plus where it was detected from.
+   */
+  capabilitySet?: CapabilitySet
   latencyMs?: number
   /** The running gateway's view of this account, when a gateway has written its health file. */
   gateway?: {
@@ -117,6 +123,7 @@ export function buildStatus(input: {
       row.protocol = p.protocol
       row.methods = p.methods
       row.capabilities = p.capabilities
+      row.capabilitySet = p.capabilitySet
       row.latencyMs = p.latencyMs
     }
     if (gw) row.gateway = gatewayView(gw)
@@ -146,6 +153,19 @@ export function buildStatus(input: {
   }
 }
 
+/** One line per capability; each distinct fix once, after them (the bridge fix would repeat otherwise). */
+export function renderCapabilities(set: CapabilitySet, indent = '  '): string[] {
+  const lines = [`${indent}capabilities (everything else works without them):`]
+  const fixes: string[] = []
+  for (const name of CAPABILITY_NAMES) {
+    const c = set[name]
+    lines.push(`${indent}  ${c.usable ? '✓' : '-'} ${CAPABILITY_LABELS[name]}${c.usable ? '' : `: not usable, ${c.reason ?? 'unknown reason'}`}`)
+    if (!c.usable && c.fix && !fixes.includes(c.fix)) fixes.push(c.fix)
+  }
+  for (const f of fixes) lines.push(`${indent}    Fix: ${f}`)
+  return lines
+}
+
 const MARK: Record<string, string> = {pass: '✓', fail: '✗', skip: '-', warn: '!'}
 
 /** Human rendering (stdout lines). */
@@ -163,6 +183,7 @@ export function renderStatus(s: StatusJson): string[] {
       lines.push(`  ${MARK[c.status] ?? '?'} ${c.id}: ${c.message}`)
       if (c.fix && (c.status === 'fail' || c.status === 'warn')) lines.push(`      Fix: ${c.fix}`)
     }
+    if (a.capabilitySet) lines.push(...renderCapabilities(a.capabilitySet))
     if (a.gateway) {
       const g = a.gateway
       const facts = [

@@ -1,6 +1,6 @@
 import {UsageError} from '../errors.js'
 import {isEmailHandle, toE164} from './handles.js'
-import type {SendService, SendTarget} from './types.js'
+import type {ChatSelector, SendService, SendTarget} from './types.js'
 
 /**
  * Delivery targets, one syntax everywhere (`message send --target`, allowFrom entries, the
@@ -105,5 +105,22 @@ export function formatTarget(t: Target): string {
       return `chat_identifier:${t.chatIdentifier}`
     case 'handle':
       return t.service ? `${t.service}:${t.handle}` : t.handle
+  }
+}
+
+/**
+ * A chat selector for methods that take no `to` (tapback): a person's 1:1 chat is found by its
+ * chat_identifier, which is the handle.
+ */
+export function targetToChatSelector(t: Target): ChatSelector {
+  switch (t.kind) {
+    case 'chat_id':
+      return {chat_id: t.chatId}
+    case 'chat_guid':
+      return {chat_guid: t.chatGuid}
+    case 'chat_identifier':
+      return {chat_identifier: t.chatIdentifier}
+    case 'handle':
+      return {chat_identifier: t.handle}
   }
 }

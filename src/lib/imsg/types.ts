@@ -43,7 +43,17 @@ export interface ImsgMessage {
   participants?: string[]
   is_group?: boolean
   reply_to_guid?: string
+  /** Decide "threaded reply" from this (addendum §4). */
+  thread_originator_guid?: string
+  reply_to_text?: string
+  reply_to_sender?: string
   is_reaction?: boolean
+  /** love | like | dislike | laugh | emphasis | question | custom */
+  reaction_type?: string
+  reaction_emoji?: string
+  /** false: the reaction was removed */
+  is_reaction_add?: boolean
+  reacted_to_guid?: string
   /** 0.14+, live watch only: persist this rather than `id`. */
   cursor?: number
   [key: string]: unknown
@@ -86,7 +96,33 @@ export type SendTarget =
   | {chat_identifier: string}
   | {chat_guid: string}
 
-export type SendParams = SendTarget & {text?: string; file?: string}
+/** `reply_to`: the GUID of the message to answer in its thread. Bridge-only: imsg refuses it without the bridge. */
+export type SendParams = SendTarget & {text?: string; file?: string; reply_to?: string}
+
+/** A chat selector (typing, read, tapback): never `region`, which those methods reject. */
+export type ChatSelector = {chat_id: number} | {chat_identifier: string} | {chat_guid: string}
+
+/** typing and read also take a direct `to` (with `service` imessage|sms for a chat imsg must synthesize). */
+export type PresenceTarget = ChatSelector | {to: string; service?: 'imessage' | 'sms'}
+
+import type {TapbackKind} from '../util/tapback.js'
+
+export type {TapbackKind}
+
+/** `tapback` (bridge only): a classic kind or, where `capabilities.features["tapback.emoji"] >= 2`, any emoji. */
+export type TapbackParams = ChatSelector & {
+  /** The target message GUID (or `p:N/GUID`). */
+  message_id: string
+  remove?: boolean
+  part_index?: number
+} & ({reaction: TapbackKind; emoji?: never} | {emoji: string; reaction?: never})
+
+export interface TapbackResult {
+  ok?: boolean
+  reaction?: string
+  emoji?: string
+  [key: string]: unknown
+}
 
 /** Best-effort fields (imsg fills id/guid only when it observed the row). */
 export interface SendResult {
@@ -105,7 +141,15 @@ export interface ImsgStatus {
   version?: string
   protocol_version?: number
   database?: {path?: string; ready?: boolean; error?: string; features?: Record<string, boolean>}
-  bridge?: {ready?: boolean; error?: string}
+  bridge?: {
+    ready?: boolean
+    error?: string
+    bridge_version?: number
+    v2_ready?: boolean
+    registry_available?: boolean
+    /** Present only after a successful non-launching probe. */
+    selectors?: Record<string, boolean>
+  }
   methods?: string[]
   supported_methods?: string[]
   capabilities?: Record<string, unknown>

@@ -1,6 +1,6 @@
 import type {Logger} from '../log.js'
 import type {AccountState} from '../state/account-state.js'
-import type {EchoTracker} from '../gateway/drops.js'
+import type {EchoTracker} from './echoes.js'
 import {chunkTextCapped} from './chunker.js'
 import {ChatRateLimiter} from './rate-limit.js'
 
@@ -14,6 +14,8 @@ export interface SendParams {
   file?: string
   service?: 'imessage' | 'sms' | 'auto'
   region?: string
+  /** Answer in the thread of this message GUID (bridge only; presence passes it only where usable). */
+  reply_to?: string
 }
 
 export interface SendResult {
@@ -35,6 +37,8 @@ export interface ReplyRequest {
   prefix?: string
   /** Files to send after the text (agent output "json"). Not journaled: a crash mid-file does not resend it. */
   files?: string[]
+  /** Thread the first text chunk under this message GUID (presence; not journaled: a resend after a restart is plain). */
+  replyTo?: string
   /** For logs: "DM from +1555..." / "group chat 42". */
   label: string
 }
@@ -153,6 +157,11 @@ export class Delivery {
         }
         this.wakers.add(wake)
       })
+  }
+
+  /** Journal keys (sent or pending) starting with `prefix`; [] without a journal. */
+  journalKeys(prefix: string): string[] {
+    return this.o.state?.keysWithPrefix(prefix) ?? []
   }
 
   /** Number of replies queued or being sent. */
@@ -285,6 +294,7 @@ export class Delivery {
       const params: SendParams = req.chatId > 0 ? {chat_id: req.chatId, text} : {to: req.to ?? '', text}
       const service = o.service?.()
       if (params.to !== undefined && service) params.service = service
+      if (i === 0 && sent === 0 && req.replyTo) params.reply_to = req.replyTo
       const r = await this.sendWithRetry(params, req)
       if (r.ok) {
         this.limiter.record(key)

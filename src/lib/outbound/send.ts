@@ -2,6 +2,7 @@ import type {ResolvedAccount} from '../config/accounts.js'
 import type {Context} from '../context.js'
 import {prepareOutboundFile as stageOutboundFile} from '../attachments/outbound.js'
 import {RemoteclawError, UsageError} from '../errors.js'
+import {requireCapability, type CapabilitySet} from '../imsg/capabilities.js'
 import {ImsgClient} from '../imsg/client.js'
 import {ImsgError} from '../imsg/errors.js'
 import {formatTarget, parseTarget, targetToSendParams, type Target} from '../imsg/targets.js'
@@ -97,6 +98,15 @@ export interface SendMessageOptions {
   client?: ImsgClient
   /** Called after each part goes out (progress). */
   onPart?: (p: SentPart, total: number) => void
+  /**
+   * Answer in the thread of this message GUID (the first text part; the rest follow plainly).
+   * Bridge only: refused with CapabilityUnavailableError (exit 5) where threaded replies are not usable.
+   */
+  replyTo?: string
+  /** Capabilities already detected for `client`; detected here when replyTo is set and this is absent. */
+  capabilities?: CapabilitySet
+  /** Detects capabilities of a spawned client (injected to keep this module free of the probe). */
+  detect?: (client: ImsgClient) => Promise<CapabilitySet>
 }
 
 /**
@@ -145,8 +155,18 @@ export async function sendMessage(o: SendMessageOptions): Promise<SendMessageRes
     })
   let timedOut = false
   try {
+    if (o.replyTo !== undefined) {
+      if (chunks.length === 0) throw new UsageError('--reply-to needs text: imsg threads text replies only', {fix: 'Add --text "...".'})
+      const caps = o.capabilities ?? (o.detect ? await o.detect(client) : undefined)
+      if (!caps) throw new Error('sendMessage: replyTo needs capabilities or detect')
+      requireCapability(caps, 'threadedReply')
+    }
     const steps: Array<{kind: 'text' | 'file'; run: () => Promise<SendResult>; extra: Partial<SentPart>}> = [
-      ...chunks.map((c) => ({kind: 'text' as const, run: () => client.send({...base, text: c}), extra: {length: c.length}})),
+      ...chunks.map((c, i) => ({
+        kind: 'text' as const,
+        run: () => client.send({...base, text: c, ...(i === 0 && o.replyTo !== undefined ? {reply_to: o.replyTo} : {})}),
+        extra: {length: c.length},
+      })),
       ...(prepared ? [{kind: 'file' as const, run: () => client.send({...base, file: prepared.path}), extra: {file: prepared.path}}] : []),
     ]
     for (const [i, step] of steps.entries()) {

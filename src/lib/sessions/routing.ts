@@ -1,5 +1,5 @@
 import type {ResolvedAccount} from '../config/accounts.js'
-import type {Envelope} from '../gateway/envelope.js'
+import type {Envelope} from '../core/envelope.js'
 import {findAgent, type ResolvedAgent, type ResolvedAgents} from '../agents/resolve.js'
 import {groupKey, groupSettings} from '../access/decide.js'
 import {sessionKeyFor} from './keys.js'
@@ -18,7 +18,7 @@ export interface Route {
  * then the account's agentId, then the default agent. An id that names no agent falls back to
  * the default agent and is reported in `unknownAgentId` (checkRouting() warns at startup too).
  */
-export function routeAgent(agents: ResolvedAgents, account: Pick<ResolvedAccount, 'groups' | 'agentId' | 'keyPrefix' | 'inheritedFrom'>, env: Pick<Envelope, 'isGroup' | 'chat'>): Route {
+export function routeAgent(agents: ResolvedAgents, account: Pick<ResolvedAccount, 'groups' | 'agentId' | 'keyPrefix' | 'inheritedFrom'>, env: Pick<Envelope, 'isGroup' | 'chat'> & Partial<Pick<Envelope, 'sender'>>): Route {
   const candidates: Array<{id: string | undefined; via: Route['via']; key: string}> = []
   if (env.isGroup) {
     const {own, wildcard} = groupSettings(account, env.chat.chatId)
@@ -29,12 +29,12 @@ export function routeAgent(agents: ResolvedAgents, account: Pick<ResolvedAccount
   for (const c of candidates) {
     if (c.id === undefined) continue
     const agent = findAgent(agents, c.id)
-    if (agent) return {agent, sessionKey: sessionKeyFor(agent.id, env), via: c.via}
+    if (agent) return {agent, sessionKey: sessionKeyFor(agent.id, env, agent.session.dmScope), via: c.via}
     const agent0 = agents.defaultAgent
-    return {agent: agent0, sessionKey: sessionKeyFor(agent0.id, env), via: 'default', unknownAgentId: {key: c.key, id: c.id}}
+    return {agent: agent0, sessionKey: sessionKeyFor(agent0.id, env, agent0.session.dmScope), via: 'default', unknownAgentId: {key: c.key, id: c.id}}
   }
   const agent = agents.defaultAgent
-  return {agent, sessionKey: sessionKeyFor(agent.id, env), via: 'default'}
+  return {agent, sessionKey: sessionKeyFor(agent.id, env, agent.session.dmScope), via: 'default'}
 }
 
 /** Startup warnings for agentId keys that name no agent. */

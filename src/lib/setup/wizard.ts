@@ -2,6 +2,7 @@ import path from 'node:path'
 import type {Context} from '../context.js'
 import {expandHome} from '../context.js'
 import {resolveAccount, resolveAccounts} from '../config/accounts.js'
+import {migrateConfig} from '../config/migrate.js'
 import {DEFAULT_ACCOUNT_ID} from '../config/schema.js'
 import {ExitCode, RemoteclawError, UsageError} from '../errors.js'
 import {diagnoseAccount, type DoctorDeps, type DoctorReport} from '../permissions/doctor.js'
@@ -157,8 +158,20 @@ export function missingFlagsError(missing: string[], deployment: Deployment | un
  * and runs the doctor. Nothing is written before the confirmation.
  */
 export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, deps: SetupDeps): Promise<SetupResult> {
-  const det = await detectEnvironment(ctx)
+  let det = await detectEnvironment(ctx)
   const ask = new Answers(io, Boolean(flags.yes))
+  // The older flat layout (top-level `imessage`, as in the first docs) would make every
+  // channels.imessage edit invalid: move it first, as its own confirmed step (config migrate).
+  if (det.config.config.imessage !== undefined && det.config.config.channels?.imessage === undefined) {
+    io.note(`${ctx.configPath} uses the older layout (a top-level "imessage" block); setup writes channels.imessage, so the block must move there first (the same as remoteclaw config migrate; comments are kept).`)
+    let move = Boolean(flags.yes)
+    if (!move && io.prompter) move = await io.prompter.confirm({message: 'Move it under channels.imessage now?', default: true})
+    else if (!move) throw missingFlagsError(['--yes (moves the top-level "imessage" block under channels.imessage first)'], flags.deployment)
+    if (!move) throw declined('nothing was written; move the block yourself with: remoteclaw config migrate')
+    const m = await migrateConfig(ctx)
+    io.note(`Moved "imessage" under channels.imessage${m.backupPath ? ` (backup: ${m.backupPath})` : ''}.`)
+    det = await detectEnvironment(ctx)
+  }
   io.note(
     `Detected: ${det.platform === 'darwin' ? 'macOS' : det.platform}; ` +
       `${det.imsg.found ? `imsg ${det.imsg.version ?? '(version unknown)'} at ${det.imsg.found}` : 'no imsg on PATH'}; ` +
@@ -363,8 +376,11 @@ export async function runSetup(ctx: Context, flags: SetupFlags, io: SetupIO, dep
   result.nextSteps = [
     `Start the gateway: remoteclaw gateway`,
     `Text the bot from another phone or Apple ID, then approve the first pairing: remoteclaw pairing list imessage  and  remoteclaw pairing approve imessage <CODE>`,
-    `Check sending once (sends a real message): remoteclaw channels doctor${accFlag} --send-test <your handle>`,
   ]
+  // A local imsg off macOS is a stand-in (the simulator): the doctor's send test would only say "skipped".
+  if (deployment !== 'local' || ctx.platform === 'darwin') {
+    result.nextSteps.push(`Check sending once (sends a real message): remoteclaw channels doctor${accFlag} --send-test <your handle>`)
+  }
   if (deployment !== 'local') {
     result.nextSteps.push(`First run on the Mac: log in as ${ssh?.user ?? 'the bot user'} once (Screen Sharing) and run \`${ssh?.remoteImsg ?? 'imsg'} chats --limit 1\` and \`imsg send <handle> "test"\` to approve the permission prompts.`)
   }

@@ -182,6 +182,17 @@ export class AccountState {
     return guid !== '' && this.seen.has(guid)
   }
 
+  /**
+   * Journal keys starting with `prefix`, settled or still pending: the streamed blocks of one
+   * inbound message (`<guid>#blocks:...`), so a turn run again after a crash skips them.
+   */
+  keysWithPrefix(prefix: string): string[] {
+    const out: string[] = []
+    for (const g of this.seen) if (g.startsWith(prefix)) out.push(g)
+    for (const g of this.pendingSends.keys()) if (g.startsWith(prefix)) out.push(g)
+    return out
+  }
+
   get seenCount(): number {
     return this.seen.size
   }

@@ -3,7 +3,11 @@ import {execa} from 'execa'
 import fs from 'node:fs'
 import path from 'node:path'
 import {writeGatewayHealth} from '../../../src/lib/gateway/health.js'
+import {BRIDGE_FIX} from '../../../src/lib/imsg/capabilities.js'
 import {IMSG_SIM, runCli, tempDir} from '../../helpers/cli.js'
+
+const BRIDGE_DOWN = {usable: false, reason: 'the IMCore bridge is not running', fix: BRIDGE_FIX}
+const UPGRADE = 'Update imsg (brew upgrade steipete/tap/imsg); 0.15 or newer reports its capabilities.'
 
 /** A state dir with a config pointing at the simulator and a fresh chat.db with one chat. */
 async function setup(extra: Record<string, unknown> = {}): Promise<{dir: string; db: string; cleanup: () => void}> {
@@ -91,6 +95,16 @@ describe('channels status (built CLI, imsg simulator as cliPath)', function () {
             ],
             version: '0.9.0',
             protocol: 'lenient',
+            // from `imsg status --json` (0.9.0 predates RPC status)
+            capabilitySet: {
+              source: 'cli-status',
+              typing: BRIDGE_DOWN,
+              read: BRIDGE_DOWN,
+              tapback: BRIDGE_DOWN,
+              emojiTapback: BRIDGE_DOWN,
+              threadedReply: {usable: false, reason: 'threaded replies need imsg 0.12 or newer (this is 0.9.0)', fix: UPGRADE},
+              trackedSend: {usable: false, reason: 'tracked sends need imsg 0.15 or newer; unknown send outcomes are settled by reading the chat back instead', fix: UPGRADE},
+            },
             latencyMs: '<ms>',
           },
         ],

@@ -56,8 +56,9 @@ describe('config commands (@oclif/test runCommand)', () => {
     expect(again.backup).to.equal(undefined) // unchanged: nothing written, no backup
     expect(again.changed).to.equal(false)
     const unset = JSON.parse((await run(['config', 'unset', 'channels.imessage.groups["42"]', '--json'])).stdout)
-    expect(Object.keys(unset).sort()).to.deep.equal(['backup', 'diff', 'dryRun', 'file', 'path', 'previous'])
+    expect(Object.keys(unset).sort()).to.deep.equal(['backup', 'changed', 'diff', 'dryRun', 'file', 'path', 'previous'])
     expect(unset.previous).to.deep.equal({})
+    expect(unset.changed).to.equal(true)
     expect(unset.backup).to.equal(`${file()}.bak`)
     const v = JSON.parse((await run(['config', 'validate', '--json'])).stdout)
     expect(Object.keys(v).sort()).to.deep.equal(['errors', 'exists', 'path', 'valid', 'warnings'])

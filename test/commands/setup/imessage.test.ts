@@ -41,6 +41,28 @@ describe('remoteclaw setup imessage (built CLI)', function () {
 
   const freshHome = () => fs.mkdtempSync(path.join(tmp.dir, 'home-'))
 
+  it('a legacy top-level "imessage" config: --yes moves it under channels.imessage (comments kept) and goes on; without --yes and a TTY, exit 2 and nothing written', async () => {
+    const home = freshHome()
+    const legacy = '// mine\n{\n  imessage: {\n    dmPolicy: "allowlist", // keep me\n    allowFrom: ["+15551234567"],\n  },\n}\n'
+    const file = path.join(home, 'remoteclaw.json')
+    fs.writeFileSync(file, legacy)
+    const args = ['setup', 'imessage', '--deployment', 'local', '--cli-path', IMSG_SIM, '--db-path', db, '--skip-checks']
+    const refused = await runCli(args, {stateDir: home, env: {PATH: '/usr/bin:/bin'}})
+    expect(refused.exitCode).to.equal(2)
+    expect(refused.stderr).to.include('--yes (moves the top-level "imessage" block under channels.imessage first)')
+    expect(fs.readFileSync(file, 'utf8')).to.equal(legacy)
+    const r = await runCli([...args, '--yes'], {stateDir: home, env: {PATH: '/usr/bin:/bin'}})
+    expect(r.exitCode, r.stderr).to.equal(0)
+    expect(r.stderr).to.include('Moved "imessage" under channels.imessage')
+    const text = fs.readFileSync(file, 'utf8')
+    expect(text).to.include('// keep me')
+    const doc = JSON5.parse(text)
+    expect(doc.imessage).to.equal(undefined)
+    expect(doc.channels.imessage).to.deep.include({dmPolicy: 'allowlist', allowFrom: ['+15551234567'], cliPath: IMSG_SIM, dbPath: db})
+    // On Linux a local (stand-in) imsg cannot send: no --send-test step is suggested there.
+    if (process.platform !== 'darwin') expect(r.stdout).not.to.include('--send-test')
+  })
+
   it('without a TTY it never prompts: exit 2 listing the missing flags, nothing written', async () => {
     const home = freshHome()
     const r = await runCli(['setup', 'imessage', '--deployment', 'remote'], {stateDir: home, env: {PATH: '/usr/bin:/bin'}})

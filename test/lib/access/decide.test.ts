@@ -10,7 +10,7 @@ import {
 } from '../../../src/lib/access/decide.js'
 import {resolveAccount, type ResolvedAccount} from '../../../src/lib/config/accounts.js'
 import type {AccountConfig, RemoteclawConfig} from '../../../src/lib/config/schema.js'
-import type {Envelope} from '../../../src/lib/gateway/envelope.js'
+import type {Envelope} from '../../../src/lib/core/envelope.js'
 
 const STRANGER = '+15551234567'
 const FRIEND = '+15557654321'

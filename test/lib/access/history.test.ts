@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {GroupHistory, HISTORY_TEXT_MAX, historyEntryFrom, historyKey, type HistoryEntry} from '../../../src/lib/access/history.js'
-import type {Envelope} from '../../../src/lib/gateway/envelope.js'
+import type {Envelope} from '../../../src/lib/core/envelope.js'
 
 const entry = (n: number): HistoryEntry => ({sender: '+15551230000', text: `m${n}`, createdAt: n, messageId: n})
 

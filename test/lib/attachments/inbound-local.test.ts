@@ -4,7 +4,7 @@ import path from 'node:path'
 import {buildAgentInput} from '../../../src/lib/agents/types.js'
 import {resolveInboundAttachments} from '../../../src/lib/attachments/inbound.js'
 import {resetAttachmentNotices, resolveInboundAttachments as seamResolve} from '../../../src/lib/gateway/attachments-seam.js'
-import type {Envelope, EnvelopeAttachment} from '../../../src/lib/gateway/envelope.js'
+import type {Envelope, EnvelopeAttachment} from '../../../src/lib/core/envelope.js'
 import {tempDir} from '../../helpers/cli.js'
 import {makeAccount, makeCtx} from './helpers.js'
 

@@ -3,8 +3,8 @@ import {ImsgDeliveryUnknownError, ImsgTimeoutError} from '../../../src/lib/imsg/
 import {createLogger, type LogRecord} from '../../../src/lib/log.js'
 import {Delivery, isRetrySafe, type SendParams} from '../../../src/lib/outbound/delivery.js'
 import {LoopBreaker} from '../../../src/lib/outbound/rate-limit.js'
-import {EchoTracker} from '../../../src/lib/gateway/drops.js'
-import type {Envelope} from '../../../src/lib/gateway/envelope.js'
+import {EchoTracker} from '../../../src/lib/outbound/echoes.js'
+import type {Envelope} from '../../../src/lib/core/envelope.js'
 
 function setup(opts: {send?: (p: SendParams) => Promise<{id?: number; guid?: string}>; perMinute?: number; limit?: number; maxChunks?: number} = {}) {
   let clock = 1_000_000

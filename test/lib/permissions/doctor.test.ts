@@ -41,10 +41,10 @@ describe('permissions doctor (local imsg, simulator knobs)', function () {
   async function doctor(
     env: Record<string, string>,
     channel: Record<string, unknown> = {},
-    opts: {platform?: NodeJS.Platform; sendTest?: string; timeoutMs?: number} = {},
+    opts: {platform?: NodeJS.Platform; sendTest?: string; timeoutMs?: number; rest?: Record<string, unknown>} = {},
   ): Promise<DoctorReport> {
     const ctx = ctxWith(env, opts.platform)
-    const config: RemoteclawConfig = configSchema.parse({channels: {imessage: {cliPath: IMSG_SIM, dbPath: db, groupPolicy: 'disabled', pairingReply: 'silent', ...channel}}})
+    const config: RemoteclawConfig = configSchema.parse({channels: {imessage: {cliPath: IMSG_SIM, dbPath: db, groupPolicy: 'disabled', pairingReply: 'silent', ...channel}}, ...opts.rest})
     const account = resolveAccount(config, undefined, ctx)
     return diagnoseAccount(ctx, config, account, {sendTest: opts.sendTest, timeoutMs: opts.timeoutMs ?? 15_000}, {probe: (c, a) => rpcProbe(c, a, opts.timeoutMs ?? 10_000)})
   }
@@ -161,5 +161,18 @@ describe('permissions doctor (local imsg, simulator knobs)', function () {
     expect(r.exitCode).to.equal(0)
     const pairing = await doctor({}, {dmPolicy: 'pairing', pairingReply: 'code'})
     expect(pairing.checks.map((c) => c.id)).to.include('footgun.pairing_reply_personal_number')
+  })
+
+  it('flags one DM session shared by several people (session.dmScope "main") with the exact fix', async () => {
+    const two = await doctor({}, {dmPolicy: 'allowlist', allowFrom: ['+15551230001', '+15551230002']})
+    const f = check(two, 'footgun.dm_session_shared')
+    expect(f.status).to.equal('warn')
+    expect(f.message).to.contain('DMs to agent "main" share one conversation (session.dmScope is "main")')
+    expect(f.fix).to.equal('remoteclaw config set session.dmScope per-sender')
+    expect(check(await doctor({}, {dmPolicy: 'open', allowFrom: ['*']}), 'footgun.dm_session_shared').message).to.contain('anyone who can DM the bot')
+    const ids = async (channel: Record<string, unknown>, rest?: Record<string, unknown>) => (await doctor({}, channel, {rest})).checks.map((c) => c.id)
+    expect(await ids({dmPolicy: 'allowlist', allowFrom: ['+15551230001']})).not.to.include('footgun.dm_session_shared')
+    expect(await ids({dmPolicy: 'allowlist', allowFrom: ['+15551230001', '+15551230002']}, {session: {dmScope: 'per-sender'}})).not.to.include('footgun.dm_session_shared')
+    expect(await ids({dmPolicy: 'disabled', allowFrom: ['*']})).not.to.include('footgun.dm_session_shared')
   })
 })

@@ -36,6 +36,13 @@ export interface Envelope {
   text: string
   attachments: EnvelopeAttachment[]
   replyToGuid?: string
+  /**
+   * The message this one answers ("reply to"), from imsg's thread_originator_guid (else reply_to_guid),
+   * reply_to_text and reply_to_sender. Text and sender are absent when imsg could not resolve the parent.
+   */
+  replyTo?: {guid: string; text?: string; sender?: string}
+  /** Set on tapback rows (watch with include_reactions): never answered, only handed on as context. */
+  reaction?: EnvelopeReaction
   /** ms since the Unix epoch, from created_at. */
   createdAt: number
   /** message ROWID */
@@ -44,4 +51,14 @@ export interface Envelope {
   isFromMe: boolean
   /** 0.14+ resume cursor when imsg sends one; else the ROWID. */
   cursor: number
+}
+
+/** An inbound tapback (imsg: is_reaction, reaction_type, reaction_emoji, is_reaction_add, reacted_to_guid). */
+export interface EnvelopeReaction {
+  /** love | like | dislike | laugh | emphasis | question | custom */
+  type: string
+  emoji: string
+  /** false: the reaction was removed */
+  added: boolean
+  targetGuid: string
 }
