@@ -111,6 +111,45 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     expect(h.countLogs(/imsg rpc running/)).to.equal(1)
   })
 
+  it('a reply longer than maxReplyChunks: the first N chunks, then a note to the chat, and a warn naming the key', async () => {
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*'], textChunkLimit: 60, maxReplyChunks: 3}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    const long = Array.from({length: 40}, (_, i) => `word${i}`).join(' ').repeat(3)
+    await h.inject('+15550004200', long)
+    const sent = await h.waitForSent(4)
+    await new Promise((r) => setTimeout(r, 500))
+    const texts = (await h.sent()).map((x) => x.text)
+    expect(texts).to.have.length(4)
+    expect(texts.slice(0, 3).every((t) => t.length <= 60 && long.includes(t))).to.equal(true)
+    expect(texts[3]).to.match(/^\[reply cut: [\d,]+ more characters were not sent\]$/)
+    const warn = await h.waitForLog(/is longer than 3 messages/)
+    expect(warn.msg).to.contain('raise channels.imessage.maxReplyChunks to send more')
+    expect(sent.length).to.equal(4)
+  })
+
+  it('a key written twice: refused at start (exit 7) and on reload (logged, previous config kept), naming both lines', async () => {
+    // JSON5 keeps the last `channels` block: the gateway once ran without the first one's cliPath
+    const dup = (db: string) =>
+      `{\n  channels: {imessage: {cliPath: ${JSON.stringify(IMSG_SIM)}, dbPath: ${JSON.stringify(db)}, dmPolicy: "open", allowFrom: ["*"]}},\n  agents: {list: [{id: "main", runtime: "echo"}]},\n  channels: {imessage: {dmPolicy: "open", allowFrom: ["*"]}},\n}\n`
+    fs.writeFileSync(h.configPath, dup(h.db))
+    h.start()
+    await h.waitFor(() => h.exitCode !== undefined, 'the gateway to exit')
+    expect(h.exitCode).to.equal(7)
+    const refusal = h.logs.map((l) => l.msg).join('\n')
+    expect(refusal).to.contain(`${h.configPath}:2:3: channels: is written 2 times (lines 2 and 4); only the last one counts`)
+
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    fs.writeFileSync(h.configPath, dup(h.db).replaceAll('"open"', '"disabled"'))
+    const log = await h.waitForLog(/config change not applied/)
+    expect(log.msg).to.contain('channels: is written 2 times (lines 2 and 4)').and.contain('keeps running with the previous config')
+    await h.inject('+15550004100', 'still answered')
+    const sent = await h.waitForSent(1)
+    expect(sent.map((x) => x.text)).to.deep.equal(['still answered'])
+  })
+
   it('/config get|set from an approved sender writes through the validated writer; refused when configWrites is false', async () => {
     h.writeConfig({dmPolicy: 'allowlist', allowFrom: ['+15550005000']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}, commands: {config: true}})
     h.start()

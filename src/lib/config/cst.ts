@@ -4,11 +4,14 @@ import {
   JsonObjectNode,
   JsonParser,
   JsonParseError,
+  JsonPrimitiveNode,
   JsonPropertyNode,
   JsonTokenNode,
   JsonTokenType,
   type JsonValueNode,
 } from '@croct/json5-parser'
+import {isDeepStrictEqual} from 'node:util'
+import JSON5 from 'json5'
 import {ExitCode, RemoteclawError, UsageError} from '../errors.js'
 import {asIndex, formatPath, type PathSegment} from './paths.js'
 
@@ -56,6 +59,87 @@ export function parseCst(text: string): {root: JsonObjectNode; fresh: boolean} {
   }
 }
 
+/** U+2028/U+2029: JSON5 reads them raw inside strings, but ECMAScript and the editor's lexer do not. */
+const HAS_SEPARATOR = /[\u2028\u2029]/
+const escapeSeparators = (s: string): string => s.replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'))
+
+/**
+ * parseCst for a file to edit. A file with a raw U+2028/U+2029 in a string (valid JSON5, which
+ * older versions wrote) is read with them escaped, when that reads back to the same data; the
+ * next write then stores them escaped. `text` is what the CST renders unchanged.
+ */
+export function parseEditable(text: string, data?: unknown): {root: JsonObjectNode; fresh: boolean; text: string} {
+  try {
+    return {...parseCst(text), text}
+  } catch (error) {
+    if (!HAS_SEPARATOR.test(text)) throw error
+    const escaped = escapeSeparators(text)
+    let cst: ReturnType<typeof parseCst>
+    try {
+      cst = parseCst(escaped)
+      if (!isDeepStrictEqual(JSON5.parse(escaped), data === undefined ? JSON5.parse(text) : data)) throw error
+    } catch {
+      throw error
+    }
+    return {...cst, text: escaped}
+  }
+}
+
+/** Writes new strings (values and keys) with U+2028/U+2029 escaped: JSON.stringify leaves them raw. */
+function escapeNewStrings(node: JsonValueNode | JsonPropertyNode['key']): void {
+  if (node instanceof JsonObjectNode) {
+    for (const p of node.properties) {
+      escapeNewStrings(p.key)
+      escapeNewStrings(p.value)
+    }
+  } else if (node instanceof JsonArrayNode) {
+    node.elements.forEach(escapeNewStrings)
+  } else if (node instanceof JsonPrimitiveNode && node.token.type === JsonTokenType.STRING && HAS_SEPARATOR.test(node.token.value)) {
+    ;(node.token as {value: string}).value = escapeSeparators(node.token.value)
+  }
+}
+
+export interface DuplicateKey {
+  /** The duplicated key's path. */
+  segs: PathSegment[]
+  /** 1-based lines where it is written, in file order. */
+  lines: number[]
+}
+
+/** Keys written more than once in the same object, anywhere in the file. */
+export function duplicateKeys(root: JsonValueNode): DuplicateKey[] {
+  const out: DuplicateKey[] = []
+  const visit = (node: JsonValueNode, segs: PathSegment[]): void => {
+    if (node instanceof JsonObjectNode) {
+      const byKey = new Map<string, JsonPropertyNode[]>()
+      for (const p of node.properties) {
+        const k = String(p.key.toJSON())
+        byKey.set(k, [...(byKey.get(k) ?? []), p])
+      }
+      for (const [k, props] of byKey) {
+        if (props.length > 1) out.push({segs: [...segs, k], lines: props.map((p) => p.key.location.start.line)})
+        visit(props.at(-1)!.value, [...segs, k])
+      }
+    } else if (node instanceof JsonArrayNode) {
+      node.elements.forEach((e, i) => visit(e, [...segs, i]))
+    }
+  }
+  visit(root, [])
+  return out
+}
+
+/** "x is written 2 times (lines 3 and 9); only the last one counts" */
+export function duplicateKeyMessage(d: DuplicateKey): string {
+  return `${formatPath(d.segs)} ${duplicateKeyDetail(d.lines)}`
+}
+
+/** "is written 2 times (lines 3 and 9); only the last one counts" */
+export function duplicateKeyDetail(lines: number[]): string {
+  return `is written ${lines.length} times (lines ${lines.slice(0, -1).join(', ')} and ${lines.at(-1)}); only the last one counts`
+}
+
+export const DUPLICATE_KEY_FIX = 'Delete the ones you do not want from the file (remoteclaw config validate checks it), then retry.'
+
 /** Output style for a file we create: two-space indent, unquoted keys, trailing commas. */
 export const FRESH_FORMAT = {
   indentationCharacter: 'space',
@@ -82,6 +166,7 @@ export const FRESH_FORMAT = {
 } as const
 
 export function renderCst(root: JsonObjectNode, fresh: boolean): string {
+  escapeNewStrings(root)
   if (!fresh) return root.toString()
   const out = root.toString(FRESH_FORMAT as never)
   return out.endsWith('\n') ? out : out + '\n'
@@ -172,12 +257,11 @@ function describeNode(node: JsonValueNode): string {
 function assertUniqueKey(obj: JsonObjectNode, key: string, segs: readonly PathSegment[], d: number): void {
   const props = obj.properties.filter((p) => String(p.key.toJSON()) === key)
   if (props.length < 2) return
-  const keyPath = formatPath(segs.slice(0, d + 1))
   const lines = props.map((p) => p.key.location.start.line)
-  throw new RemoteclawError(`${keyPath} is written ${props.length} times (lines ${lines.slice(0, -1).join(', ')} and ${lines.at(-1)}); only the last one counts`, {
+  throw new RemoteclawError(duplicateKeyMessage({segs: segs.slice(0, d + 1), lines}), {
     code: 'config_invalid',
     exitCode: ExitCode.CONFIG_INVALID,
-    fix: `Delete the ones you do not want from the file (remoteclaw config validate checks it), then retry.`,
+    fix: DUPLICATE_KEY_FIX,
   })
 }
 

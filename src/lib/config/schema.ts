@@ -94,7 +94,7 @@ export const accountFieldsShape = {
     .min(1)
     .max(1000)
     .optional()
-    .describe('Max messages one agent reply is split into; the rest is cut and a short note says so. `message send` refuses longer text.'),
+    .describe('Max messages one agent reply is split into (up to 1000); the rest is cut and a short note says so. `message send` refuses longer text.'),
   configWrites: z.boolean().optional().describe('Allow /config set|unset from chat (also needs commands.config).'),
   responsePrefix: z.string().optional().describe('Text put before every reply (account, then channel, then messages.responsePrefix).'),
   agentId: z.string().min(1).optional().describe('Agent that handles this account (default: the default agent).'),

@@ -7,7 +7,7 @@ import type {JsonObjectNode} from '@croct/json5-parser'
 import type {Context} from '../context.js'
 import {NotFoundError, RemoteclawError, UsageError} from '../errors.js'
 import {ensureDir700, withFileLock, writeFileAtomic600} from '../util/files.js'
-import {cstGet, cstSet, cstUnset, parseCst, renderCst, CstParseError} from './cst.js'
+import {cstGet, cstSet, cstUnset, parseCst, parseEditable, renderCst, CstParseError} from './cst.js'
 import {defaultFor} from './docs.js'
 import {configInvalid, ConfigInvalidError, loadConfig, readConfigText, syntaxIssue} from './load.js'
 import {formatPath, getAtPath, toSegments, type PathSegment} from './paths.js'
@@ -76,11 +76,12 @@ export async function editConfig(
     const {text: before, exists} = await readConfigText(file)
     const syntax = syntaxIssue(before, file)
     if (syntax) throw configInvalid([syntax])
-    const priorErrors = validateConfig(before.trim() === '' ? {} : JSON5.parse(before), {file, text: before, home: ctx.home}).errors
+    const beforeData: unknown = before.trim() === '' ? {} : JSON5.parse(before)
+    const priorErrors = validateConfig(beforeData, {file, text: before, home: ctx.home}).errors
 
-    let cst: ReturnType<typeof parseCst>
+    let cst: ReturnType<typeof parseEditable>
     try {
-      cst = parseCst(before)
+      cst = parseEditable(before, beforeData)
     } catch (error) {
       const e = error as CstParseError
       const where = e.line ? `${file}:${e.line}:${e.column}` : file
@@ -88,7 +89,7 @@ export async function editConfig(
         fix: 'Quote that key or value in the file (e.g. "key": ...), then retry; remoteclaw never rewrites a file it cannot keep intact.',
       })
     }
-    const replaced = await edit(cst.root, before)
+    const replaced = await edit(cst.root, cst.text)
     const after = typeof replaced === 'string' ? replaced : renderCst(cst.root, cst.fresh)
     const changed = after !== before
 
@@ -104,6 +105,16 @@ export async function editConfig(
       throw new RemoteclawError(`could not edit ${file} without breaking its formatting; nothing was written`, {
         code: 'lossless_edit_failed',
         fix: 'Edit the file by hand (remoteclaw config validate checks it), and report this as a bug with the file attached.',
+        details: {after},
+      })
+    }
+    // ... and never text the editor could not edit again (config set would then refuse the file).
+    try {
+      if (after.trim() !== '') parseCst(after)
+    } catch (error) {
+      throw new RemoteclawError(`could not write ${file} in a form remoteclaw can edit again (${(error as Error).message}); nothing was written`, {
+        code: 'lossless_edit_failed',
+        fix: 'Edit the file by hand (remoteclaw config validate checks it), and report this as a bug with the value you set.',
         details: {after},
       })
     }

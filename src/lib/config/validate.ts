@@ -2,7 +2,7 @@ import os from 'node:os'
 import {closest, distance} from 'fastest-levenshtein'
 import {z} from 'zod'
 import {resolveAccounts} from './accounts.js'
-import {locatePath, parseCst} from './cst.js'
+import {CstParseError, DUPLICATE_KEY_FIX, duplicateKeyDetail, duplicateKeys, locatePath, parseEditable} from './cst.js'
 import {formatPath, type PathSegment} from './paths.js'
 import {configSchema, DEFAULT_ACCOUNT_ID, type IMessageChannelConfig, type RemoteclawConfig} from './schema.js'
 import {unwrap} from './schema-walk.js'
@@ -49,17 +49,42 @@ type Locator = (segs: readonly PathSegment[]) => {line: number; column: number} 
 
 /** Finds keys in the text; the concrete syntax tree is only built once an issue needs a location. */
 function makeLocator(text: string): Locator {
-  let root: ReturnType<typeof parseCst>['root'] | null | undefined
+  let root: ReturnType<typeof parseEditable>['root'] | null | undefined
   return (segs) => {
     if (root === undefined) {
       try {
-        root = parseCst(text).root
+        root = parseEditable(text).root
       } catch {
         root = null
       }
     }
     return root ? locatePath(root, segs) : undefined
   }
+}
+
+/**
+ * What `config set` refuses in a file that JSON5 reads: a key written twice (JSON5 keeps the
+ * last, silently: the gateway once lost a whole `channels` block that way), and text the
+ * lossless editor cannot parse. Both are errors, so validate, the gateway and set agree.
+ */
+function checkEditable(text: string, file: string, data: unknown, out: Collector): void {
+  if (text.trim() === '') return
+  let root: ReturnType<typeof parseEditable>['root']
+  try {
+    root = parseEditable(text, data).root
+  } catch (error) {
+    const e = error as CstParseError
+    out.errors.push({
+      path: '',
+      where: e.line ? `${file}:${e.line}:${e.column}` : file,
+      line: e.line,
+      column: e.column,
+      message: `remoteclaw cannot edit this file without reformatting it: ${e.message}`,
+      fix: 'Quote that key or value in the file (e.g. "key": ...); remoteclaw never rewrites a file it cannot keep intact.',
+    })
+    return
+  }
+  for (const d of duplicateKeys(root)) out.add('error', d.segs, duplicateKeyDetail(d.lines), DUPLICATE_KEY_FIX)
 }
 
 class Collector {
@@ -374,6 +399,7 @@ export interface ValidateOptions {
  */
 export function validateConfig(data: unknown, source: ValidateOptions): ValidationResult {
   const out = new Collector(source.file, makeLocator(source.text))
+  checkEditable(source.text, source.file, data, out)
   checkUnknownKeys(data, configSchema, [], out)
   const config = schemaIssues(data, out)
   checkMentionPatterns(data, out)

@@ -76,16 +76,17 @@ export function createConfigCommandHandler(deps: {
       if (verb === 'set') {
         if (value === undefined) return usage
         const r = await setConfigValue(deps.ctx, path, value)
-        deps.log.info(`/config set ${r.key} by ${who}`, {key: r.key, changed: r.changed})
-        return r.changed ? `Set ${r.key} = ${short(r.value)} (applies now; backup: ${r.backupPath ?? 'none'})` : `${r.key} already is ${short(r.value)}`
+        deps.log.info(`/config set ${r.key} by ${who}`, {key: r.key, changed: r.changed, backup: r.backupPath})
+        // No server paths in chat: the backup's path is in the log line above.
+        return r.changed ? `Set ${r.key} = ${short(r.value)} (applies now; the previous file is kept as a backup)` : `${r.key} already is ${short(r.value)}`
       }
       const r = await unsetConfigValue(deps.ctx, path)
       deps.log.info(`/config unset ${r.key} by ${who}`, {key: r.key})
       return `Unset ${r.key} (was ${short(r.value)}).`
     } catch (error) {
       deps.log.info(`/config ${verb} ${path} from ${who} failed: ${errorMessage(error)}`)
-      // The reason only (one line, no stack, no file contents).
-      return `Not done: ${errorMessage(error).split('\n')[0]}`
+      // The reason only (one line, no stack, no file contents, no server paths).
+      return `Not done: ${errorMessage(error).split('\n')[0]!.replaceAll(deps.ctx.configPath, 'the config file')}`
     }
   }
 }

@@ -3,10 +3,10 @@ import fc from 'fast-check'
 import fs from 'node:fs'
 import path from 'node:path'
 import JSON5 from 'json5'
-import {ConfigInvalidError, loadConfig} from '../../../src/lib/config/load.js'
+import {checkConfigFile, ConfigInvalidError, loadConfig} from '../../../src/lib/config/load.js'
 import {migrateConfig} from '../../../src/lib/config/migrate.js'
 import {formatPath} from '../../../src/lib/config/paths.js'
-import {getConfigValue, setConfigValue, unsetConfigValue, updateConfig} from '../../../src/lib/config/store.js'
+import {editConfig, getConfigValue, setConfigValue, unsetConfigValue, updateConfig} from '../../../src/lib/config/store.js'
 import {NotFoundError, RemoteclawError, UsageError} from '../../../src/lib/errors.js'
 import {REPO_ROOT, tempDir} from '../../helpers/cli.js'
 
@@ -179,9 +179,85 @@ describe('config store (lossless, validated, atomic writes)', () => {
       expect(e.message).to.contain('channels.imessage.dmPolicy').and.contain('lines 3 and 4')
       expect(read()).to.equal(dup)
     }
-    // other keys of that object can still be edited
+    // the file is invalid as a whole (the gateway refuses it too): other edits are refused, naming both lines
+    const e = await rejection(setConfigValue(ctx, 'channels.imessage.region', 'GB'))
+    expect(e.exitCode).to.equal(7)
+    expect(e.message).to.equal(`${ctx.configPath}:3:5: channels.imessage.dmPolicy: is written 2 times (lines 3 and 4); only the last one counts`)
+    expect(read()).to.equal(dup)
+  })
+
+  it('a duplicate key is reported by validate and refused by load (exit 7), naming both lines, at any depth', async () => {
+    const dup = `{\n  channels: {imessage: {cliPath: "/usr/local/bin/imsg"}},\n  agents: {list: [{id: "a", id: "b"}]},\n  channels: {imessage: {dmPolicy: "open", allowFrom: ["*"]}},\n}\n`
+    write(dup)
+    const check = await checkConfigFile(ctx)
+    expect(check.errors.map((x) => `${x.where}: ${x.path}: ${x.message}`)).to.deep.equal([
+      `${ctx.configPath}:2:3: channels: is written 2 times (lines 2 and 4); only the last one counts`,
+      `${ctx.configPath}:3:20: agents.list[0].id: is written 2 times (lines 3 and 3); only the last one counts`,
+    ])
+    const e = await rejection(loadConfig(ctx))
+    expect(e).to.be.instanceOf(ConfigInvalidError)
+    expect(e.exitCode).to.equal(7)
+    expect(e.message).to.contain('channels: is written 2 times (lines 2 and 4)')
+  })
+
+  it('validate reports a file the editor cannot keep intact (config set refuses it), with line and column', async () => {
+    write('{\n  channels: {\\u0069message: {}},\n}\n')
+    const check = await checkConfigFile(ctx)
+    expect(check.errors.map((x) => `${x.where}: ${x.message}`)).to.deep.equal([`${ctx.configPath}:2:14: remoteclaw cannot edit this file without reformatting it: Unexpected token '\\'`])
+    const e = await rejection(setConfigValue(ctx, 'channels.imessage.region', 'GB'))
+    expect(e.exitCode).to.equal(7)
+    expect(e.message).to.contain(`${ctx.configPath}:2:14: cannot edit this file without reformatting it`)
+  })
+
+  it('U+2028/U+2029 in a value are written escaped, so the file stays editable; a file an older version wrote raw is repaired by the next edit', async () => {
+    await setConfigValue(ctx, 'channels.imessage.name', '"a\\u2028b\\u2029c"')
+    expect(read()).to.not.match(/[\u2028\u2029]/)
+    expect(read()).to.contain('"a\\u2028b\\u2029c"')
+    expect((await loadConfig(ctx)).config.channels!.imessage!.name).to.equal('a\u2028b\u2029c')
     await setConfigValue(ctx, 'channels.imessage.region', 'GB')
-    expect((await loadConfig(ctx)).config.channels!.imessage!.region).to.equal('GB')
+    await unsetConfigValue(ctx, 'channels.imessage.name')
+    // keys too
+    await setConfigValue(ctx, 'channels.imessage.groups["x\u2028y"]', '{}')
+    expect(read()).to.not.match(/[\u2028\u2029]/)
+    expect(Object.keys((await loadConfig(ctx)).config.channels!.imessage!.groups!)).to.deep.equal(['x\u2028y'])
+
+    const raw = '{\n  channels: {imessage: {name: "a\u2028b"}}, // note\n}\n'
+    write(raw)
+    expect((await checkConfigFile(ctx)).errors).to.deep.equal([])
+    const r = await setConfigValue(ctx, 'channels.imessage.region', 'GB')
+    expect(r.changed).to.equal(true)
+    expect(read()).to.equal('{\n  channels: {imessage: {name: "a\\u2028b", region: "GB"}}, // note\n}\n')
+  })
+
+  it('never writes text the editor could not edit again (a raw U+2028 from a whole-text edit): exit 1, nothing written', async () => {
+    write('{channels: {imessage: {}}}\n')
+    const e = await rejection(editConfig(ctx, () => '{channels: {imessage: {name: "a\u2028b"}}}\n'))
+    expect(e.exitCode).to.equal(1)
+    expect(e.message).to.contain('in a form remoteclaw can edit again')
+    expect(read()).to.equal('{channels: {imessage: {}}}\n')
+  })
+
+  for (const [value, shown] of [['Infinity', 'Infinity'], ['NaN', 'NaN'], ['1e400', 'Infinity'], ['-Infinity', '-Infinity'], ['{a: [1, NaN]}', 'NaN']] as const) {
+    it(`config set ${value}: exit 2 with the reason, the file unchanged`, async () => {
+      write('{channels: {imessage: {}}}\n')
+      const e = await rejection(setConfigValue(ctx, value.startsWith('{') ? 'channels.imessage.groups' : 'channels.imessage.textChunkLimit', value))
+      expect(e).to.be.instanceOf(UsageError)
+      expect(e.exitCode).to.equal(2)
+      expect(e.message).to.contain(`${shown} is not a number a config file can hold`)
+      expect(read()).to.equal('{channels: {imessage: {}}}\n')
+    })
+  }
+
+  it('a deeply nested value: exit 2 naming the bound (no stack overflow), the file unchanged', async () => {
+    write('{channels: {imessage: {}}}\n')
+    for (const value of ['['.repeat(100_000) + ']'.repeat(100_000), '{a:'.repeat(5000) + '1' + '}'.repeat(5000), '['.repeat(40) + ']'.repeat(40)]) {
+      for (const strictJson of [false, true]) {
+        const e = await rejection(setConfigValue(ctx, 'channels.imessage.groups', value.replaceAll('{a:', strictJson ? '{"a":' : '{a:'), {strictJson}))
+        expect(e).to.be.instanceOf(UsageError)
+        expect(e.message).to.equal('the value for channels.imessage.groups nests more than 32 levels of objects or lists')
+      }
+    }
+    expect(read()).to.equal('{channels: {imessage: {}}}\n')
   })
 
   it('an invalid file can be repaired one suggested fix at a time (each fix that removes an error and adds none is written)', async () => {
