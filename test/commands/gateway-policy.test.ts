@@ -307,7 +307,8 @@ describe('gateway: agents, pairing, config reload and /config (CLI child + imsg 
     await h.ready()
     const second = await h.cli(['gateway'])
     expect(second.exitCode).to.equal(1)
-    expect(second.stderr).to.contain(`another gateway (pid ${h.healthFile().pid}) is running`)
+    expect(second.stderr).to.contain(`another gateway (pid ${h.healthFile().pid}, started `)
+    expect(second.stderr).to.contain('is running with state dir')
     expect(second.stderr).to.contain('Fix:')
   })
 
