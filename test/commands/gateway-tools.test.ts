@@ -114,6 +114,29 @@ describe('agent tools (built gateway + simulator + MCP-client agent)', function 
     expect(big.text).to.contain('not valid') // the turn has ended: the token is refused before the limit is looked at
   })
 
+  it('react: refused with the reason where tapbacks are not usable; a tapback on the triggering message where the bridge runs', async () => {
+    configure()
+    const V15 = {IMSG_SIM_VERSION: '0.15.10'}
+    h.start(V15)
+    await h.ready()
+    await h.inject(ANN, ask([{name: 'react', arguments: {kind: 'like'}}]))
+    await h.waitFor(() => turns()[0], 'the first turn')
+    const refused = turns()[0]!.results[1]!
+    expect(refused.isError).to.equal(true)
+    expect(refused.text).to.match(/^tapbacks are not usable with this account's imsg: /)
+    expect(h.findLog(/^tool react: refused/)).to.include({outcome: 'no_capability'})
+    await h.waitFor(async () => (await sentTexts()).includes('done (1 calls)'), 'the first reply')
+    expect(await h.stop()).to.equal(0)
+
+    h.start({...V15, IMSG_SIM_BRIDGE: '1'})
+    await h.ready()
+    const inbound = await h.inject(ANN, ask([{name: 'react', arguments: {kind: 'like'}}]))
+    await h.waitFor(() => turns()[1], 'the second turn')
+    expect(turns()[1]!.results[1]).to.deep.equal({name: 'react', isError: false, text: `Reacted like to message ${inbound.guid}.`})
+    const events = JSON.parse(await h.sim(['events', '--json'], V15)) as Array<{method: string; message?: string; reaction?: string; outcome: string}>
+    expect(events.filter((e) => e.method === 'tapback').map((e) => [e.message, e.reaction, e.outcome])).to.deep.equal([[inbound.guid, 'like', 'ok']])
+  })
+
   it('a token used after its turn ended is refused, and nothing is sent', async () => {
     configure()
     h.start()

@@ -173,6 +173,7 @@ export class AccountRunner {
       client: async (ms) => ((await this.supervisor.whenReady(ms)) ? this.supervisor.currentClient() : undefined),
       state: () => this.state,
       pausedUntil: (key) => this.pipeline.pausedUntil(key),
+      capabilities: () => this.capabilities,
     })
     return this.port
   }

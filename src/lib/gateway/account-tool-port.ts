@@ -1,6 +1,8 @@
 import type {ResolvedAccount} from '../config/accounts.js'
 import type {ImsgClient} from '../imsg/client.js'
-import type {ImsgMessage} from '../imsg/types.js'
+import {CAPABILITY_LABELS, reactionCapability, type AccountCapabilities} from '../imsg/capabilities.js'
+import type {ImsgMessage, TapbackParams} from '../imsg/types.js'
+import {parseReaction} from '../util/tapback.js'
 import {Delivery, type DeliveryOutcome} from '../outbound/delivery.js'
 import type {AccountState} from '../state/account-state.js'
 import {ToolRefusal} from '../tools/types.js'
@@ -14,9 +16,12 @@ export interface AccountToolPortDeps {
   state: () => AccountState
   /** The loop breaker's pause of a chat (Delivery.chatKey), if any. */
   pausedUntil: (chatKey: string) => number | undefined
-  /** A tapback through the account's capabilities; absent where this build has none. */
-  react?: (chatId: number, messageGuid: string, reaction: string) => Promise<void>
+  /** What this account's imsg can do (detected at each child start by presence). */
+  capabilities: () => AccountCapabilities
 }
+
+/** imsg serialises tapbacks with sends; a stuck one must not hold the agent for long. */
+const TAPBACK_TIMEOUT_MS = 10_000
 
 /** How long a history read waits for imsg to be running (a restart in progress). */
 const CLIENT_WAIT_MS = 15_000
@@ -55,8 +60,19 @@ export function accountToolPort(d: AccountToolPortDeps): AccountToolPort {
     },
 
     async react(chatId: number, messageGuid: string, reaction: string): Promise<void> {
-      if (!d.react) throw new ToolRefusal('no_capability', 'this gateway cannot send tapbacks')
-      await d.react(chatId, messageGuid, reaction)
+      const r = parseReaction(reaction)
+      if (!r) throw new ToolRefusal('invalid_arguments', `"${reaction}" is not a tapback: use love, like, dislike, laugh, emphasize, question or one emoji`)
+      const name = reactionCapability(r)
+      const c = d.capabilities().current[name]
+      if (!c.usable) {
+        throw new ToolRefusal(
+          'no_capability',
+          `${CAPABILITY_LABELS[name]} are not usable with this account's imsg: ${c.reason ?? 'not detected'}${c.fix ? ` (for the operator: ${c.fix})` : ''}`,
+        )
+      }
+      const client = await d.client(CLIENT_WAIT_MS)
+      if (!client) throw new ToolRefusal('unavailable', 'imsg is not running right now (it is restarting); try again shortly')
+      await client.tapback({chat_id: chatId, message_id: messageGuid, ...(r.kind !== undefined ? {reaction: r.kind} : {emoji: r.emoji})} as TapbackParams, {timeoutMs: TAPBACK_TIMEOUT_MS})
     },
 
     journalHas(key: string): boolean {

@@ -158,6 +158,7 @@ export class Gateway {
     }
     await this.warnSharedDmSessions(accounts)
     for (const a of accounts) await this.startRunner(a, runAgent, chatCommand)
+    this.tools.startSchedules()
     if (this.o.watchConfig !== false) {
       this.watcher = new ConfigWatcher(ctx.configPath, () => {
         this.reloading = this.reloading

@@ -70,9 +70,13 @@ export class ToolService {
     return this.endpoint.socketPath
   }
 
+  /** The tool socket (before the health file says "running"). */
   async start(): Promise<void> {
     await this.endpoint.start()
-    // not awaited: reconciling a crash-left schedule may wait for imsg to come up
+  }
+
+  /** The schedule runner, once the accounts have started (not awaited: a reconcile may wait for imsg). */
+  startSchedules(): void {
     void this.runner.start()
   }
 

@@ -2,7 +2,7 @@ import {errorMessage} from '../errors.js'
 import type {Logger} from '../log.js'
 import {formatLocal, isQuiet, nextAllowed, type QuietHours} from './quiet-hours.js'
 import type {ScheduleRecord, ScheduleStore} from './schedule-store.js'
-import type {ToolHost} from './types.js'
+import {ToolRefusal, type ToolHost} from './types.js'
 
 /** The `schedules` config with defaults applied (read again at every tick: a reload applies at once). */
 export interface ResolvedScheduleConfig {
@@ -50,6 +50,8 @@ export class ScheduleRunner {
   private readonly active = new Set<string>()
   /** "firing" records whose check failed; retried each pass, logged once. */
   private readonly retrying = new Set<string>()
+  /** Due records whose account could not take them yet; retried each pass, logged once. */
+  private readonly waiting = new Set<string>()
 
   constructor(private readonly o: ScheduleRunnerOptions) {}
 
@@ -170,6 +172,7 @@ export class ScheduleRunner {
       }
       await this.fire(r, late ? `${r.text}\n\n${missedNote(r, c)}` : r.text)
     }
+    if (this.waiting.size > 0) next = Math.min(next, now() + 5_000)
     this.arm(next)
   }
 
@@ -203,9 +206,17 @@ export class ScheduleRunner {
       status = res.status
       detail = res.detail
     } catch (error) {
+      if (error instanceof ToolRefusal && error.code === 'unavailable') {
+        // nothing was sent (the account or its imsg is not up): keep it for the next pass
+        await store.release(r.id)
+        if (!this.waiting.has(r.id)) log.info(`schedule ${r.id}: due, but ${error.message}; sending it when that changes`, fields)
+        this.waiting.add(r.id)
+        return
+      }
       status = 'failed'
       detail = errorMessage(error)
     }
+    this.waiting.delete(r.id)
     if (status === 'sent') {
       await store.settle(r.id, 'sent')
       log.info(`schedule ${r.id}: sent`, fields)

@@ -5,6 +5,7 @@ import {createLogger, type LogRecord} from '../../../src/lib/log.js'
 import {isQuiet, nextAllowed} from '../../../src/lib/tools/quiet-hours.js'
 import {ScheduleRunner, type ResolvedScheduleConfig} from '../../../src/lib/tools/schedule-runner.js'
 import {ScheduleStore, type ScheduleRecord} from '../../../src/lib/tools/schedule-store.js'
+import {ToolRefusal} from '../../../src/lib/tools/types.js'
 import {FakeHost} from './harness.js'
 
 const T0 = Date.UTC(2026, 11, 5, 12, 0) // Sat 5 Dec 2026 12:00 UTC
@@ -170,6 +171,25 @@ describe('schedules: store and runner', () => {
     await runner().start()
     expect(host.sends).to.have.length(0)
     expect(await store.claim(rec.id)).to.equal(undefined)
+  })
+
+  it('a due schedule whose account is not up yet stays pending and goes out when it is', async () => {
+    const rec = await add('x', T0)
+    let up = false
+    host.send = async (req) => {
+      if (!up) throw new ToolRefusal('unavailable', 'account default is not running in this gateway')
+      host.sends.push(req)
+      return {status: 'sent'}
+    }
+    const r = runner()
+    await r.start()
+    expect((await store.get(rec.id))!.status).to.equal('pending')
+    await r.tick()
+    expect(records.filter((x) => x.msg.includes('sending it when that changes'))).to.have.length(1)
+    up = true
+    await r.tick()
+    expect(host.sends).to.have.length(1)
+    expect((await store.get(rec.id))!.status).to.equal('sent')
   })
 
   it('a failed send is settled failed with a log line', async () => {
