@@ -25,6 +25,8 @@ export interface Context {
   spawn: Spawner
   log: Logger
   platform: NodeJS.Platform
+  /** The user id (launchd's gui/<uid> domain, loginctl); from process.getuid() by default. */
+  uid?: number
 }
 
 export function expandHome(p: string, home: string): string {
@@ -58,5 +60,6 @@ export function createContext(overrides: Partial<Context> = {}): Context {
     spawn: overrides.spawn ?? execa,
     log: overrides.log ?? createLogger({level: 'info', format: 'text'}),
     platform: overrides.platform ?? process.platform,
+    uid: overrides.uid ?? process.getuid?.(),
   }
 }

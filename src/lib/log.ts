@@ -1,3 +1,5 @@
+import chalk from 'chalk'
+
 /**
  * Structured logger. Logs go to stderr (stdout is for command output and --json).
  * Text lines are "LEVEL [scope] message key=value"; json lines are one object each.
@@ -32,6 +34,10 @@ export interface LoggerOptions {
   write?: (line: string) => void
   /** Receives every record at or above the level (tests, the demo transcript). */
   onRecord?: (record: LogRecord) => void
+  /** Also receives every record as a JSON line, whatever `format` is (the gateway's log file). */
+  tee?: (jsonLine: string) => void
+  /** Colour the text format (level, time); decided by the caller (a TTY, no NO_COLOR). */
+  color?: boolean
   now?: () => number
   scope?: string
   fields?: LogFields
@@ -43,13 +49,53 @@ function renderValue(v: unknown): string {
   return JSON.stringify(v)
 }
 
-export function formatText(r: LogRecord): string {
+const LEVEL_COLOR: Record<LogLevel, (s: string) => string> = {
+  debug: (s) => chalk.dim(s),
+  info: (s) => chalk.green(s),
+  warn: (s) => chalk.yellow(s),
+  error: (s) => chalk.red(s),
+}
+
+/** The human line (foreground gateway and `remoteclaw logs`); `color` only for a terminal. */
+export function formatText(r: LogRecord, opts: {color?: boolean} = {}): string {
   const scope = r.scope ? ` [${r.scope}]` : ''
   const extra = Object.entries(r.fields)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${renderValue(v)}`)
     .join(' ')
-  return `${r.time} ${r.level.toUpperCase().padEnd(5)}${scope} ${r.msg}${extra ? ' ' + extra : ''}`
+  const level = r.level.toUpperCase().padEnd(5)
+  if (!opts.color) return `${r.time} ${level}${scope} ${r.msg}${extra ? ' ' + extra : ''}`
+  const paint = LEVEL_COLOR[r.level] ?? ((s: string) => s)
+  return `${chalk.dim(r.time)} ${paint(level)}${chalk.cyan(scope)} ${r.msg}${extra ? ' ' + chalk.dim(extra) : ''}`
+}
+
+/** The JSON line of a record (the log file's format and --log-format json). */
+export function formatJson(r: LogRecord): string {
+  const fieldsOut: LogFields = {}
+  for (const [k, v] of Object.entries(r.fields)) fieldsOut[k] = v instanceof Error ? v.message : v
+  return JSON.stringify({time: r.time, level: r.level, scope: r.scope, msg: r.msg, ...fieldsOut})
+}
+
+export function isLogLevel(v: unknown): v is LogLevel {
+  return typeof v === 'string' && v in ORDER
+}
+
+export function levelAtLeast(level: LogLevel, min: LogLevel): boolean {
+  return ORDER[level] >= ORDER[min]
+}
+
+/** Parses one JSON log line back into a record, or undefined for anything else. */
+export function parseJsonLine(line: string): LogRecord | undefined {
+  let v: unknown
+  try {
+    v = JSON.parse(line)
+  } catch {
+    return undefined
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined
+  const {time, level, scope, msg, ...fields} = v as Record<string, unknown>
+  if (typeof time !== 'string' || !isLogLevel(level) || typeof msg !== 'string') return undefined
+  return {time, level, scope: typeof scope === 'string' ? scope : undefined, msg, fields}
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -63,13 +109,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (ORDER[lvl] < ORDER[level]) return
     const record: LogRecord = {time: new Date(now()).toISOString(), level: lvl, scope: options.scope, msg, fields: {...base, ...fields}}
     options.onRecord?.(record)
-    if (format === 'json') {
-      const fieldsOut: LogFields = {}
-      for (const [k, v] of Object.entries(record.fields)) fieldsOut[k] = v instanceof Error ? v.message : v
-      write(JSON.stringify({time: record.time, level: lvl, scope: record.scope, msg, ...fieldsOut}))
-    } else {
-      write(formatText(record))
-    }
+    const json = format === 'json' || options.tee ? formatJson(record) : undefined
+    if (options.tee) options.tee(json!)
+    write(format === 'json' ? json! : formatText(record, {color: options.color}))
   }
 
   return {

@@ -14,6 +14,7 @@ import {
   rawPermissionDenied,
 } from './texts.js'
 import {atLeast, compiledMethods, DB_METHODS, type Emulation, SERVED_METHODS, truthy} from './version.js'
+import {handleTracked, TRACKED_METHODS, trackedMethodsListed} from './tracked.js'
 
 type Id = string | number | null | boolean | JsonObject | Json[]
 
@@ -413,7 +414,7 @@ class Server {
       }
     }
     if (MUTATION.test(method)) {
-      // the single mutation lane: FIFO, one at a time (sends, bridge mutations, typing and read)
+      // the single mutation lane: FIFO, one at a time (sends, tracked sends, bridge mutations, typing and read)
       const p = this.mutationChain.then(run)
       this.mutationChain = p
       this.track(p)
@@ -438,6 +439,10 @@ class Server {
   // ------------------------------------------------------------------ methods
 
   private async dispatch(method: string, p: Record<string, unknown>, afterResponse: (fn: () => void) => void): Promise<Json> {
+    if (TRACKED_METHODS.has(method)) {
+      return handleTracked(method, p, {strict: this.strict, env: this.env, em: this.em, db: this.db, writer: this.writer,
+        dbReady: () => this.dbReady(), dbUnavailable: () => this.dbUnavailable()})
+    }
     switch (method) {
       case 'typing':
         return this.typing(p)
@@ -492,8 +497,9 @@ class Server {
       database,
       bridge: bridgeStatus(this.bridgeCfg),
       contacts: {available: true},
-      methods: compiled.filter((m) => (SERVED_METHODS.has(m) && (ready || !DB_METHODS.has(m))) ||
+      methods: [...compiled.filter((m) => (SERVED_METHODS.has(m) && (ready || !DB_METHODS.has(m))) ||
         bridgeMethods(this.bridgeCfg).includes(m)),
+        ...trackedMethodsListed(this.env, this.em, ready)].filter((m, i, all) => all.indexOf(m) === i),
       supported_methods: compiled,
     }
     if (atLeast(this.em.v, '0.15.0')) {

@@ -28,6 +28,8 @@ export interface SendParams {
   service: 'auto' | 'imessage' | 'sms'
   region: string
   strict: boolean
+  /** The new row's guid (send.tracked: the caller's attempt_id); default a fresh one. */
+  guid?: string
 }
 
 export interface SendOutcome {
@@ -139,6 +141,7 @@ export function performSend(
       isFromMe: true,
       dateMs: deps.now(),
       attachments: attachment ? [attachment] : [],
+      ...(p.guid ? {guid: p.guid} : {}),
     })
   }).immediate()
   if (truthy(env.IMSG_SIM_SEND_UNKNOWN) && p.strict) {

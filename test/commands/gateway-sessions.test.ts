@@ -175,3 +175,46 @@ describe('gateway: agent sessions, /new, /status, block streaming (CLI child + i
     expect(after[0]).to.equal('Block 1 of 3.')
   })
 })
+
+describe('gateway: an agent\'s detached child (issue 10 item 4, CLI child + imsg simulator)', function () {
+  this.timeout(120_000)
+  let h: GatewayHarness
+
+  beforeEach(async () => {
+    h = new GatewayHarness()
+    await h.init()
+  })
+  afterEach(async () => {
+    await h.dispose()
+  })
+
+  it('`setsid sleep 40 &` neither discards the reply nor holds the session, and does not outlive the turn', async function () {
+    if (!fs.existsSync('/usr/bin/setsid') && !fs.existsSync('/bin/setsid')) this.skip()
+    const marker = path.join(h.dir, 'sleeper')
+    // argv only; the shell here is the agent's own program, not message data
+    const script = `setsid sh -c 'echo $$ > ${marker}.$1; exec sleep 40' _ "$REMOTECLAW_SENDER" >/dev/null 2>&1 & setsid sleep 40 & echo "got it"`
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: [ANA, BO]}, {agents: {list: [{id: 'main', runtime: 'command', command: ['/bin/sh', '-c', script], timeoutMs: 60_000}]}})
+    h.start()
+    await h.ready()
+    const t0 = Date.now()
+    await h.inject(ANA, 'one')
+    await h.inject(BO, 'two')
+    const sent = await h.waitForSent(2, 30_000)
+    expect(sent.map((s) => s.text)).to.deep.equal(['got it', 'got it'])
+    // both answered long before the 40 s sleeps (or timeoutMs) would end; generous for a loaded machine
+    expect(Date.now() - t0).to.be.below(30_000)
+    for (const who of [ANA, BO]) {
+      const pid = Number(fs.readFileSync(`${marker}.${who}`, 'utf8'))
+      const gone = await h.waitFor(() => {
+        try {
+          process.kill(pid, 0)
+          const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/State:\s+(\S)/)?.[1]
+          return st === 'Z'
+        } catch {
+          return true
+        }
+      }, `detached sleep ${pid} ended`, 10_000)
+      expect(gone).to.equal(true)
+    }
+  })
+})

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {asIndex, type PathSegment} from './paths.js'
-import {ACCOUNT_DEFAULTS, AGENT_DEFAULTS, COMMANDS_DEFAULTS, configSchema, GROUP_DEFAULTS, SESSION_DEFAULTS} from './schema.js'
+import {ACCOUNT_DEFAULTS, AGENT_DEFAULTS, AGENT_TOOLS_DEFAULTS, COMMANDS_DEFAULTS, configSchema, GROUP_DEFAULTS, SCHEDULES_DEFAULTS, SESSION_DEFAULTS} from './schema.js'
 import {unwrap} from './schema-walk.js'
 
 /**
@@ -31,6 +31,10 @@ export function defaultFor(segs: readonly PathSegment[]): unknown {
   if (s[0] === 'agents' && s[1] === 'list' && s.length === 4 && asIndex(segs[2]!) !== undefined) {
     return has(AGENT_DEFAULTS, s[3]!) ? AGENT_DEFAULTS[s[3] as keyof typeof AGENT_DEFAULTS] : undefined
   }
+  if (s[0] === 'agents' && s[1] === 'list' && s[3] === 'tools' && s.length === 5 && has(AGENT_TOOLS_DEFAULTS, s[4]!)) {
+    return AGENT_TOOLS_DEFAULTS[s[4] as keyof typeof AGENT_TOOLS_DEFAULTS]
+  }
+  if (s[0] === 'schedules' && s.length === 2 && has(SCHEDULES_DEFAULTS, s[1]!)) return SCHEDULES_DEFAULTS[s[1] as keyof typeof SCHEDULES_DEFAULTS]
   if (s[0] === 'session' && s.length === 2 && has(SESSION_DEFAULTS, s[1]!)) return SESSION_DEFAULTS[s[1] as keyof typeof SESSION_DEFAULTS]
   if (s[0] === 'commands' && s.length === 2 && has(COMMANDS_DEFAULTS, s[1]!)) return COMMANDS_DEFAULTS[s[1] as keyof typeof COMMANDS_DEFAULTS]
   if (s.join('.') === 'messages.groupChat.historyLimit') return ACCOUNT_DEFAULTS.historyLimit

@@ -146,6 +146,57 @@ export const imessageChannelSchema = z
   .strict()
 export type IMessageChannelConfig = z.infer<typeof imessageChannelSchema>
 
+/** The agent tools (README: Agent tools); tools/ takes the names from here. */
+export const agentToolNameSchema = z.enum(['send_message', 'react', 'read_history', 'schedule_message', 'list_scheduled', 'cancel_scheduled'])
+
+export const agentToolsSchema = z
+  .object({
+    enabled: z.boolean().optional().describe('Give this agent the remoteclaw MCP server (send_message, react, read_history, schedules) in every turn.'),
+    allow: z.array(agentToolNameSchema).optional().describe('Only these tools (default: all of them).'),
+    sendTargets: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Chats or people send_message may write to besides the current chat: handles or chat_id:N, as `message send --target` takes them (phone numbers read with the account\'s region).'),
+  })
+  .strict()
+export type AgentToolsConfig = z.infer<typeof agentToolsSchema>
+
+const clockSchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day such as "22:00" (24-hour HH:MM)')
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', {timeZone: tz})
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const schedulesSchema = z
+  .object({
+    missed: z
+      .enum(['send', 'drop'])
+      .optional()
+      .describe('A scheduled message missed by more than missedGraceMinutes while the gateway was down: "send" it late with a note, or "drop" it with a log line.'),
+    missedGraceMinutes: z.number().min(0).optional().describe('How late a scheduled message may go out before it counts as missed.'),
+    quietHours: z
+      .object({
+        start: clockSchema.describe('Start of the quiet window, e.g. "22:00".'),
+        end: clockSchema.describe('End of the quiet window, e.g. "07:00" (may be on the next day).'),
+      })
+      .strict()
+      .optional()
+      .describe('A daily window in which scheduled messages wait; they go out when it ends. Unset: no quiet hours.'),
+    timezone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as "Europe/Berlin"')
+      .optional()
+      .describe('Time zone of quietHours and of the times in notes (IANA name; default: the gateway host\'s).'),
+    maxPendingPerChat: z.number().int().min(1).optional().describe('Most scheduled messages one chat may have waiting.'),
+  })
+  .strict()
+export type SchedulesConfig = z.infer<typeof schedulesSchema>
+
 export const dmScopeSchema = z.enum(['main', 'per-sender'])
 export const streamingSchema = z.enum(['off', 'block'])
 
@@ -189,6 +240,7 @@ export const agentSchema = z
       .strict()
       .optional()
       .describe('Group settings of this agent.'),
+    tools: agentToolsSchema.optional().describe('Agent tools over MCP (README: Agent tools): which, and where send_message may write.'),
   })
   .strict()
 export type AgentConfig = z.infer<typeof agentSchema>
@@ -232,6 +284,7 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    schedules: schedulesSchema.optional().describe('Messages agents schedule with schedule_message (README: Agent tools).'),
     /** Legacy flat layout (pre-channels). Read with a warning; `remoteclaw config migrate` moves it. */
     imessage: imessageChannelSchema.optional().describe('Legacy location of channels.imessage; run `remoteclaw config migrate`.'),
   })
@@ -272,6 +325,8 @@ export const GROUP_DEFAULTS = {requireMention: true} as const
 export const AGENT_DEFAULTS = {runtime: 'echo', timeoutMs: 120_000, input: 'json', output: 'text', streaming: 'off'} as const
 export const SESSION_DEFAULTS = {idleMinutes: 10_080, dmScope: 'main'} as const
 export const COMMANDS_DEFAULTS = {config: false} as const
+export const AGENT_TOOLS_DEFAULTS = {enabled: true, sendTargets: [] as string[]} as const
+export const SCHEDULES_DEFAULTS = {missed: 'send', missedGraceMinutes: 10, maxPendingPerChat: 20} as const
 
 /** The account id used when channels.imessage has no `accounts` map. */
 export const DEFAULT_ACCOUNT_ID = 'default'

@@ -19,6 +19,12 @@ export interface AccountHealth {
   lastStreamEventAt?: string
   lastSendAt?: string
   lastSendOutcome?: 'sent' | 'failed' | 'unknown'
+  /**
+   * Delivery state of the last send per chat (key "chat_id:N" or the handle), at most 20 chats:
+   * pending (sending, or its outcome is being settled), sent, delivered, failed, unknown; readAt
+   * where the peer sends read receipts (from message.send_status).
+   */
+  lastDeliveries?: Record<string, {state: 'pending' | 'sent' | 'delivered' | 'failed' | 'unknown'; at: string; readAt?: string; guid?: string}>
   /** Child restarts since the gateway started. */
   restarts: number
   /** Consecutive failed starts (0 once a child runs). */

@@ -4,16 +4,18 @@ import type {Context} from '../context.js'
 import {errorMessage} from '../errors.js'
 import type {Logger} from '../log.js'
 import {prepareOutboundFile} from '../attachments/outbound.js'
-import {Delivery} from '../outbound/delivery.js'
+import {Delivery, type ChatDeliveryState} from '../outbound/delivery.js'
 import {EchoTracker} from '../outbound/echoes.js'
 import {AccountState} from '../state/account-state.js'
 import type {HealthRecorder} from './health.js'
+import {accountToolPort} from './account-tool-port.js'
 import {ImsgSupervisor} from './imsg-supervisor.js'
 import {InboundPipeline} from './inbound-pipeline.js'
 import type {AccountCapabilities} from '../imsg/capabilities.js'
 import {PresenceObserver} from './presence-observer.js'
 import {sendThreaded} from './presence.js'
 import type {RunAgent} from './ports.js'
+import type {AccountToolPort} from './tool-host.js'
 import {DEFAULT_TIMINGS, type ChatCommandHandler, type RunnerEvent, type RunnerTimings} from './runner-types.js'
 import type {TurnObserver} from './turn.js'
 
@@ -49,6 +51,8 @@ export class AccountRunner {
   private pipeline!: InboundPipeline
   private presence!: PresenceObserver
   private stopping = false
+  /** Delivery state of the last send per chat (health file), most recent last, bounded. */
+  private readonly chatStates = new Map<string, ChatDeliveryState>()
 
   constructor(
     account: ResolvedAccount,
@@ -118,6 +122,17 @@ export class AccountRunner {
           {quiet: o.status === 'sent' || o.status === 'empty'},
         ),
       onLaneBlocked: () => this.restartChild('imsg reported its send lane blocked (-32004)'),
+      // Unknown outcomes: read back once the holding child is gone, or message.send_status for tracked sends.
+      readHistory: (chatId, limit, end) => this.supervisor.readHistory(chatId, limit, end),
+      childGeneration: () => this.supervisor.childGeneration(),
+      restartChild: (reason) => this.restartChild(reason),
+      // Detected at each child start with the other capabilities (imsg/capabilities.ts).
+      trackedSend: () => this.presence.capabilities.trackedSend(),
+      sendStatus: (guid) => this.supervisor.sendStatus(guid),
+      statusAvailable: () => this.supervisor.hasMethod('message.send_status'),
+      reconcileTimings: this.t.reconcile,
+      followUpDelaysMs: this.t.deliveryCheckMs,
+      onChatState: (chat, st) => this.recordChatState(chat, st),
     })
     this.pipeline = new InboundPipeline({
       ctx,
@@ -145,6 +160,30 @@ export class AccountRunner {
     })
     health.update(this.account.id, {state: 'starting', running: false, cursor: this.state.cursor})
     this.supervisor.start()
+  }
+
+  /** What the agent tools use of this account (its Delivery, imsg child and journal). Set by start(). */
+  private port: AccountToolPort | undefined
+
+  toolPort(): AccountToolPort | undefined {
+    if (!this.pipeline || this.stopping) return undefined
+    this.port ??= accountToolPort({
+      account: () => this.account,
+      delivery: () => this.delivery,
+      client: async (ms) => ((await this.supervisor.whenReady(ms)) ? this.supervisor.currentClient() : undefined),
+      state: () => this.state,
+      pausedUntil: (key) => this.pipeline.pausedUntil(key),
+    })
+    return this.port
+  }
+
+  private recordChatState(chat: string, st: ChatDeliveryState): void {
+    this.chatStates.delete(chat)
+    this.chatStates.set(chat, st)
+    if (this.chatStates.size > 20) this.chatStates.delete(this.chatStates.keys().next().value!)
+    // Progress (pending, sent, delivered) goes out with the next write; an end state that needs attention at once.
+    const quiet = st.state === 'pending' || st.state === 'sent' || st.state === 'delivered'
+    this.d.health.update(this.account.id, {lastDeliveries: Object.fromEntries(this.chatStates)}, {quiet})
   }
 
   /** Applies a reloaded config. A changed cliPath/dbPath restarts the child. */

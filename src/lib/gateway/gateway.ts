@@ -4,7 +4,7 @@ import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, resolveAccounts, type Resolv
 import {ConfigInvalidError, loadConfig, type LoadedConfig} from '../config/load.js'
 import type {RemoteclawConfig} from '../config/schema.js'
 import type {Context} from '../context.js'
-import {errorMessage, NotFoundError, RemoteclawError} from '../errors.js'
+import {errorMessage, NotFoundError} from '../errors.js'
 import type {Logger} from '../log.js'
 import {listApproved} from '../pairing/store.js'
 import {SessionTurns} from '../sessions/continuity.js'
@@ -15,7 +15,9 @@ import {AccountRunner, type RunnerEvent, type RunnerTimings} from './account-run
 import {createSessionRunAgent} from './agent-runtime.js'
 import {createConfigCommandHandler} from './chat-commands.js'
 import {ConfigWatcher} from './config-watch.js'
-import {HealthRecorder, readGatewayHealth} from './health.js'
+import {HealthRecorder} from './health.js'
+import {acquireGatewayLock, type GatewayLock} from './lock.js'
+import {ToolService} from './tool-service.js'
 import type {RunAgent} from './ports.js'
 import type {ChatCommandHandler} from './runner-types.js'
 import {createSessionCommandHandler} from './session-commands.js'
@@ -85,9 +87,11 @@ export class Gateway {
   private readonly runners = new Map<string, AccountRunner>()
   private readonly health: HealthRecorder
   private readonly log: Logger
+  private tools: ToolService | undefined
   private loaded!: LoadedConfig
   private agents!: ResolvedAgents
   private watcher: ConfigWatcher | undefined
+  private lock: GatewayLock | undefined
   private stopped = false
   private stopping: Promise<void> | undefined
   private reloading = Promise.resolve()
@@ -100,7 +104,13 @@ export class Gateway {
 
   static async start(o: GatewayOptions): Promise<Gateway> {
     const g = new Gateway(o)
-    await g.boot()
+    try {
+      await g.boot()
+    } catch (error) {
+      await g.tools?.stop().catch(() => {})
+      await g.lock?.release()
+      throw error
+    }
     return g
   }
 
@@ -121,17 +131,19 @@ export class Gateway {
     this.loaded = loaded
     this.agents = this.resolveAgents(loaded.config, accounts)
 
-    const other = await readGatewayHealth(ctx)
-    // Only a gateway that updated its health in the last minute counts; a stale file whose pid
-    // was reused by some other process must not block a start forever.
-    if (other.gateway === 'running') {
-      if (other.pid !== process.pid) {
-        throw new RemoteclawError(`another gateway (pid ${other.pid}) is running with state dir ${ctx.stateDir}`, {
-          code: 'gateway_running',
-          fix: `Stop it first (kill ${other.pid}), or give this one its own state dir: REMOTECLAW_STATE_DIR=<dir> remoteclaw gateway`,
-        })
-      }
-    }
+    // One gateway per state dir (the health file is no lock): throws naming the live holder.
+    this.lock = await acquireGatewayLock(ctx)
+    if (this.lock.tookOverFrom) this.log.info(`took over the lock of a gateway that is gone (pid ${this.lock.tookOverFrom})`)
+    this.tools = new ToolService({
+      ctx,
+      log: ctx.log,
+      config: () => this.loaded.config,
+      port: (id) => this.runners.get(id)?.toolPort(),
+      accounts: () => [...this.runners.keys()],
+      ...(this.o.timings?.toolSendWaitMs !== undefined ? {sendWaitMs: this.o.timings.toolSendWaitMs} : {}),
+    })
+    // before the health file says "running"
+    await this.tools.start()
     this.health.start()
     const store = new SessionStore(ctx)
     this.turns = new SessionTurns({store, log: ctx.log.child('sessions'), now: ctx.now})
@@ -186,6 +198,7 @@ export class Gateway {
       runAgent,
       agents: () => this.agents,
       chatCommand,
+      observers: this.tools ? [this.tools.observer()] : [],
       timings: this.o.timings,
       onEvent: this.o.onEvent ? (e) => this.o.onEvent!(a.id, e) : undefined,
     })
@@ -246,12 +259,15 @@ export class Gateway {
       this.watcher?.close()
       await this.reloading
       this.log.info('stopping: no new messages; finishing what is in flight')
+      this.tools?.stopSchedules()
       await Promise.all([...this.runners.values()].map((r) => r.stop()))
       await this.turns?.settled()
       // Whatever an agent started that left its process group (setsid, daemons) ends with the gateway.
       const left = await killAgentLeftovers().catch(() => 0)
       if (left > 0) this.log.info(`ended ${left} process(es) agents had left running`)
+      await this.tools?.stop()
       await this.health.stop()
+      await this.lock?.release()
       this.log.info('gateway stopped')
     })()
     return this.stopping

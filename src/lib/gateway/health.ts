@@ -13,6 +13,12 @@ export type {AccountHealth, AccountHealthView, AccountRunState, GatewayHealthVie
  */
 export const HEALTH_SCHEMA_VERSION = 1
 export const HEARTBEAT_MS = 5_000
+/**
+ * Changes made without a write (last inbound, stream events) reach the file within this long:
+ * checked on a timer and written only when something changed, so a burst of messages costs one
+ * write, and a kill -9 loses at most this much activity.
+ */
+export const CHANGE_FLUSH_MS = 1_000
 /** No health update for this long while the pid is alive: the gateway is wedged. */
 export const HEALTH_STALE_MS = 60_000
 
@@ -80,7 +86,10 @@ export async function readGatewayHealth(ctx: Pick<Context, 'stateDir' | 'now'>):
   else if (age(now, data.updatedAt) > HEALTH_STALE_MS) gateway = 'stale'
   else gateway = 'running'
 
-  const accounts = Object.values(data.accounts ?? {}).map((a): AccountHealthView => {
+  const accounts = Object.values(data.accounts ?? {}).map((raw): AccountHealthView => {
+    // A gateway that is gone runs nothing, whatever its last write said (kill -9 leaves
+    // running: true behind); its last activity times stay.
+    const a: AccountHealth = gateway === 'dead' ? {...raw, running: false, state: 'stopped', childPid: undefined} : raw
     const problems: string[] = []
     if (gateway === 'running' || gateway === 'stale') {
       if (gateway === 'stale') problems.push(`the gateway (pid ${data.pid}) has not updated its health for ${Math.round(age(now, data.updatedAt) / 1000)}s`)
@@ -130,11 +139,14 @@ export class HealthRecorder {
   private writing: Promise<void> | undefined
   private dirty = false
   private timer: NodeJS.Timeout | undefined
+  private changeTimer: NodeJS.Timeout | undefined
+  private written = ''
 
   constructor(
     private readonly stateDir: string,
     private readonly now: () => number,
     private readonly onError: (err: unknown) => void = () => {},
+    private readonly timings: {heartbeatMs: number; changeFlushMs: number} = {heartbeatMs: HEARTBEAT_MS, changeFlushMs: CHANGE_FLUSH_MS},
   ) {
     const t = new Date(now()).toISOString()
     this.data = {schemaVersion: HEALTH_SCHEMA_VERSION, pid: process.pid, startedAt: t, updatedAt: t, accounts: {}}
@@ -170,8 +182,17 @@ export class HealthRecorder {
 
   start(): void {
     void this.flush()
-    this.timer = setInterval(() => void this.flush(), HEARTBEAT_MS)
+    this.timer = setInterval(() => void this.flush(), this.timings.heartbeatMs)
     this.timer.unref()
+    this.changeTimer = setInterval(() => {
+      if (!this.writing && this.content() !== this.written) void this.flush()
+    }, this.timings.changeFlushMs)
+    this.changeTimer.unref()
+  }
+
+  /** The file's content apart from updatedAt (which every write changes). */
+  private content(): string {
+    return JSON.stringify({...this.data, updatedAt: undefined})
   }
 
   /** Schedules a write; concurrent calls coalesce into one more write. */
@@ -182,6 +203,7 @@ export class HealthRecorder {
         while (this.dirty) {
           this.dirty = false
           this.data.updatedAt = this.iso()
+          this.written = this.content()
           try {
             await writeGatewayHealth(this.stateDir, this.data)
           } catch (error) {
@@ -197,6 +219,7 @@ export class HealthRecorder {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
+    if (this.changeTimer) clearInterval(this.changeTimer)
     for (const a of Object.values(this.data.accounts)) {
       a.running = false
       a.state = 'stopped'

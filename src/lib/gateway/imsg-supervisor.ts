@@ -7,6 +7,7 @@ import {ImsgMethodNotFoundError, ImsgWatchEndedError} from '../imsg/errors.js'
 import type {ImsgMessage} from '../imsg/types.js'
 import type {Logger} from '../log.js'
 import type {Delivery, SendParams, SendResult} from '../outbound/delivery.js'
+import type {HistoryRow, SendStatusResult} from '../outbound/reconcile.js'
 import type {AccountState} from '../state/account-state.js'
 import {checkCursorSource, initCursor} from './cursor-start.js'
 import type {HealthRecorder} from './health.js'
@@ -63,6 +64,10 @@ export class ImsgSupervisor {
   private newestStreamed = 0
   private restartReason: string | undefined
   private everStarted = false
+  /** Counts imsg children: a send whose outcome is unknown is read back once its child's generation is gone. */
+  private generation = 0
+  /** `methods` from initialize (0.14+): until capabilities.ts lands, tracked sends need send.tracked + message.send_status there. */
+  private methods: string[] = []
   private readonly listeners = new Set<(e: ChildEvent) => void>()
 
   constructor(private readonly d: SupervisorDeps) {}
@@ -194,6 +199,8 @@ export class ImsgSupervisor {
       remoteHost: a.remoteHost,
     })
     this.client = client
+    this.generation++
+    this.methods = []
     const version = await this.detectVersion(client)
     if (this.stopping) throw new StopSignal()
     await checkCursorSource(this.state, a, this.log)
@@ -249,6 +256,7 @@ export class ImsgSupervisor {
     // Strict imsg (0.14+) answers initialize with its version; lenient ones say -32601.
     try {
       const st = await client.initialize({timeoutMs: this.d.account().rpcTimeoutMs})
+      if (Array.isArray(st.methods)) this.methods = st.methods.filter((m): m is string => typeof m === 'string')
       if (typeof st.version === 'string') return st.version
     } catch (error) {
       if (!(error instanceof ImsgMethodNotFoundError)) {
@@ -340,16 +348,59 @@ export class ImsgSupervisor {
     })
   }
 
-  /** Delivery's send: waits for a running child; "no child" is a retry-safe failure (nothing was written). */
+  /** Generation of the child running now (undefined while none runs): "the child that held this request is gone". */
+  childGeneration(): number | undefined {
+    return this.client && !this.client.hasExited ? this.generation : undefined
+  }
+
+  /** This imsg lists `method` in initialize's methods (0.14+); message.send_status needs no bridge, so it is asked here. */
+  hasMethod(method: string): boolean {
+    return this.methods.includes(method)
+  }
+
+  /**
+   * Delivery's send: waits for a running child; "no child" is a retry-safe failure (nothing was written).
+   * `attemptId` sends with send.tracked. A failure carries the generation of the child that held the
+   * request, so an unknown outcome is read back only once that child is gone.
+   */
   async send(p: SendParams): Promise<SendResult> {
     if (!(await this.whenReady(60_000)) || !this.client || this.client.hasExited) {
       throw Object.assign(new Error('imsg is not running (restarting)'), {retrySafe: true, notSent: true})
     }
+    const client = this.client
+    const generation = this.generation
     const body = {...(p.text !== '' ? {text: p.text} : {}), ...(p.file ? {file: p.file} : {})}
     const thread = p.reply_to ? {reply_to: p.reply_to} : {}
     const params = p.chat_id !== undefined ? {chat_id: p.chat_id, ...body, ...thread} : {to: p.to!, ...body, ...(p.service ? {service: p.service} : {}), ...thread}
-    const r = await this.client.send(params)
-    return {id: typeof r.id === 'number' ? r.id : undefined, guid: typeof r.guid === 'string' ? r.guid : undefined}
+    try {
+      const r =
+        p.attemptId && p.chat_id !== undefined
+          ? await client.request<{id?: unknown; guid?: unknown}>('send.tracked', {...params, attempt_id: p.attemptId})
+          : await client.send(params)
+      return {id: typeof r.id === 'number' ? r.id : undefined, guid: typeof r.guid === 'string' ? r.guid : undefined}
+    } catch (error) {
+      if (error && typeof error === 'object') Object.assign(error, {generation})
+      throw error
+    }
+  }
+
+  /** A running child (waiting up to rpcTimeoutMs for one), or an error the reconciler retries after. */
+  private async readyClient(): Promise<ImsgClient> {
+    if (!(await this.whenReady(this.d.account().rpcTimeoutMs)) || !this.client || this.client.hasExited) {
+      throw new Error('imsg is not running (restarting)')
+    }
+    return this.client
+  }
+
+  /** Reading a chat back to settle an unknown send outcome (newest first). */
+  async readHistory(chatId: number, limit: number, end?: string): Promise<HistoryRow[]> {
+    const {messages} = await (await this.readyClient()).messagesHistory({chat_id: chatId, limit, ...(end ? {end} : {})})
+    return messages
+  }
+
+  /** `message.send_status {guid}` (imsg 0.10+). */
+  async sendStatus(guid: string): Promise<SendStatusResult> {
+    return (await this.readyClient()).request<SendStatusResult>('message.send_status', {guid})
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -76,6 +76,11 @@ export class InboundPipeline {
     return this.d.log
   }
 
+  /** When the loop breaker's pause of this chat ends, if it is paused now (agent tools check it before a send). */
+  pausedUntil(chatKey: string): number | undefined {
+    return this.breaker.pausedUntilFor(chatKey)
+  }
+
   /** Reads the approved senders once before the first message. */
   async init(): Promise<void> {
     await this.approved.refresh()

@@ -22,6 +22,17 @@ export async function replayPending(client: ImsgClient, d: ReplayDeps): Promise<
   for (const p of state.pending()) {
     if (delivery.active.has(p.inboundGuid)) continue // still being sent by this process
     let confirmed = p.sent
+    if (p.tracked && p.id && p.chatId > 0 && p.sent < p.texts.length) {
+      // Each chunk is sent again under the attempt_id it had: imsg refuses a second message with it,
+      // and the refusal is settled with message.send_status (never a second copy).
+      log.info(`reply to ${p.inboundGuid} (tracked) was interrupted by a restart; checking its ${p.texts.length - confirmed} unconfirmed chunk(s) by attempt id`)
+      if (p.inboundGuid) d.hold(p.inboundGuid)
+      void delivery
+        .resume({inboundGuid: p.inboundGuid, chatId: p.chatId, to: p.to, text: '', label: `chat ${p.chatId}`}, p.texts, confirmed)
+        .finally(() => d.release(p.inboundGuid))
+        .catch((error) => log.error(`resending after restart failed: ${errorMessage(error)}`))
+      continue
+    }
     if (p.chatId > 0) {
       try {
         const {messages} = await client.messagesHistory({chat_id: p.chatId, limit: 50})

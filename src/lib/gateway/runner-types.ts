@@ -1,6 +1,7 @@
 import type {ResolvedAccount} from '../config/accounts.js'
 import type {Envelope} from '../core/envelope.js'
 import {LOOP_BREAKER_DEFAULTS, type LoopBreakerOptions} from '../outbound/rate-limit.js'
+import type {ReconcileTimings} from '../outbound/reconcile.js'
 
 /** Tunables; the defaults suit a real Mac, tests shorten them. */
 export interface RunnerTimings {
@@ -22,9 +23,16 @@ export interface RunnerTimings {
   /** Block streaming: wait this long for another block before sending what is buffered. */
   blockIdleMs: number
   loopBreaker: LoopBreakerOptions
+  /** How long an agent's send_message call waits for its delivery before answering "queued" (agent tools). */
+  toolSendWaitMs: number
+  /** Bounds of unknown-outcome reconciliation (outbound/reconcile.ts defaults). */
+  reconcile?: Partial<ReconcileTimings>
+  /** When a chat's last send is looked up again for delivered/read (default 5 s and 60 s after it). */
+  deliveryCheckMs?: number[]
 }
 
 export const DEFAULT_TIMINGS: RunnerTimings = {
+  toolSendWaitMs: 30_000,
   debounceMs: 50,
   backoffBaseMs: 500,
   maxBackoffMs: 30_000,

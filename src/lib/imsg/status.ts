@@ -50,6 +50,8 @@ export interface AccountStatusJson {
     lastStreamEventAt?: string
     lastSendAt?: string
     lastSendOutcome?: string
+    /** Delivery state of the last send per chat: pending | sent | delivered | failed | unknown, readAt where known. */
+    lastDeliveries?: Record<string, {state: string; at: string; readAt?: string; guid?: string}>
     restarts: number
     lastError?: string
   }
@@ -84,6 +86,7 @@ function gatewayView(a: AccountHealthView): NonNullable<AccountStatusJson['gatew
     lastStreamEventAt: a.lastStreamEventAt,
     lastSendAt: a.lastSendAt,
     lastSendOutcome: a.lastSendOutcome,
+    lastDeliveries: a.lastDeliveries,
     restarts: a.restarts,
     lastError: a.lastError,
   }
@@ -196,6 +199,13 @@ export function renderStatus(s: StatusJson): string[] {
       lines.push(
         `  last inbound ${g.lastInboundAt ?? 'none yet'}; last send ${g.lastSendAt ? `${g.lastSendAt} (${g.lastSendOutcome ?? 'unknown'})` : 'none yet'}`,
       )
+      const deliveries = Object.entries(g.lastDeliveries ?? {})
+      if (deliveries.length > 0) {
+        lines.push('  last send per chat:')
+        for (const [chat, d] of deliveries.slice(-5)) {
+          lines.push(`    ${chat}: ${d.state} at ${d.at}${d.readAt ? `, read ${d.readAt}` : ''}${d.state === 'pending' ? ' (sending, or its outcome is being settled)' : ''}`)
+        }
+      }
       if (g.lastError) lines.push(`  last error: ${g.lastError}`)
       for (const p of g.problems) lines.push(`  ! ${p}`)
     }

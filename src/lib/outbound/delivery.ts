@@ -1,8 +1,19 @@
 import type {Logger} from '../log.js'
 import type {AccountState} from '../state/account-state.js'
 import type {EchoTracker} from './echoes.js'
+import {randomUUID} from 'node:crypto'
 import {chunkTextCapped} from './chunker.js'
 import {ChatRateLimiter} from './rate-limit.js'
+import {
+  attemptIdFor,
+  childAnswered,
+  isAttemptIdTaken,
+  isStillInFlight,
+  SendReconciler,
+  type HistoryRow,
+  type ReconcileTimings,
+  type SendStatusResult,
+} from './reconcile.js'
 
 /** `send` params as imsg takes them (protocol §4.5): exactly one of chat_id / to. */
 export interface SendParams {
@@ -16,6 +27,8 @@ export interface SendParams {
   region?: string
   /** Answer in the thread of this message GUID (bridge only; presence passes it only where usable). */
   reply_to?: string
+  /** Send with `send.tracked` under this caller-owned attempt_id (chat_id targets only). */
+  attemptId?: string
 }
 
 export interface SendResult {
@@ -23,7 +36,22 @@ export interface SendResult {
   guid?: string
 }
 
+/**
+ * Sends through the current imsg child. A failure should carry `generation` (the child that held
+ * the request), so an unknown outcome is read back only once that child is gone.
+ */
 export type SendFn = (params: SendParams) => Promise<SendResult>
+
+/** Delivery state of the last send to a chat (health file, `channels status`). */
+export interface ChatDeliveryState {
+  state: 'pending' | 'sent' | 'delivered' | 'failed' | 'unknown'
+  /** When this state was reached (ISO). */
+  at: string
+  /** When the peer read it, where the peer sends read receipts (tracked sends' message.send_status). */
+  readAt?: string
+  /** The message guid (or the attempt_id of a tracked send), when known. */
+  guid?: string
+}
 
 export interface ReplyRequest {
   /** guid of the inbound message this answers ('' for notices). Keys the send journal. */
@@ -79,7 +107,33 @@ export interface DeliveryOptions {
   retryBaseMs?: number
   maxAttempts?: number
   sleep?: (ms: number) => Promise<void>
+  /**
+   * Reading a chat back (`messages.history`) through the current child. When given, unknown
+   * outcomes of journaled replies are reconciled instead of given up (reconcile.ts).
+   */
+  readHistory?: (chatId: number, limit: number, end?: string) => Promise<HistoryRow[]>
+  /** Generation of the imsg child running now (undefined while none runs). */
+  childGeneration?: () => number | undefined
+  /** Ends the current child (it holds a send whose outcome must be settled). */
+  restartChild?: (reason: string) => void
+  /** True when this imsg offers send.tracked and message.send_status (capabilities). */
+  trackedSend?: () => boolean
+  /** `message.send_status {guid}` through the current child. */
+  sendStatus?: (guid: string) => Promise<SendStatusResult>
+  reconcileTimings?: Partial<ReconcileTimings>
+  /** Delivery state of the last send per chat. */
+  onChatState?: (chat: string, state: ChatDeliveryState) => void
+  /** True when message.send_status can be asked (then delivered/read of each chat's last send is looked up). */
+  statusAvailable?: () => boolean
+  /** When the last send of a chat is checked again for delivered/read (ms after it was sent). */
+  followUpDelaysMs?: number[]
+  /** Journal entry ids (tests make them predictable). */
+  newEntryId?: () => string
 }
+
+type AttemptResult =
+  | {ok: true; result: SendResult}
+  | {ok: false; unknown: boolean; interrupted?: boolean; error: string; err?: unknown}
 
 /** imsg's "outcome unknown": the message may have gone out. Never retried (protocol §3.5). */
 export const OUTCOME_UNKNOWN = -32001
@@ -132,9 +186,23 @@ export class Delivery {
   private readonly wakers = new Set<() => void>()
   /** inboundGuids whose journaled send is running now (not to be reconciled). */
   readonly active = new Set<string>()
+  private readonly reconciler: SendReconciler | undefined
 
   constructor(private readonly o: DeliveryOptions) {
     this.limiter = new ChatRateLimiter(o.now, o.perMinute)
+    this.reconciler = o.readHistory
+      ? new SendReconciler({
+          log: o.log,
+          now: o.now,
+          sleep: (ms) => this.sleep(ms),
+          aborted: () => this.aborted,
+          childGeneration: o.childGeneration ?? (() => undefined),
+          restartChild: o.restartChild,
+          readHistory: o.readHistory,
+          sendStatus: o.sendStatus,
+          timings: o.reconcileTimings,
+        })
+      : undefined
     // Waits end early on abort() (timers cleared), so a stopping gateway is not held by a rate-limit pause.
     this.sleep = (ms) =>
       new Promise<void>((resolve) => {
@@ -262,7 +330,17 @@ export class Delivery {
     const o = this.o
     const log = o.log
     if (journal && o.state && req.inboundGuid) {
-      await o.state.beginSend({inboundGuid: req.inboundGuid, chatId: req.chatId, to: req.to, texts: chunks, sent: 0, startedAt: o.now()})
+      const tracked = req.chatId > 0 && (o.trackedSend?.() ?? false)
+      await o.state.beginSend({
+        inboundGuid: req.inboundGuid,
+        chatId: req.chatId,
+        to: req.to,
+        texts: chunks,
+        sent: 0,
+        startedAt: o.now(),
+        id: (o.newEntryId ?? randomUUID)(),
+        ...(tracked ? {tracked: true} : {}),
+      })
     }
     let sent = from
     let ackedAt: number | undefined
@@ -295,7 +373,7 @@ export class Delivery {
       const service = o.service?.()
       if (params.to !== undefined && service) params.service = service
       if (i === 0 && sent === 0 && req.replyTo) params.reply_to = req.replyTo
-      const r = await this.sendWithRetry(params, req)
+      const r = await this.sendChunk(params, req, key, i, chunks.length)
       if (r.ok) {
         this.limiter.record(key)
         o.echoes?.recordSend(key, text, r.result)
@@ -310,6 +388,9 @@ export class Delivery {
     if (!outcome && req.files && req.files.length > 0) ackedAt = (await this.sendFiles(req, key)) ?? ackedAt
     outcome ??= {status: 'sent', chunks: chunks.length, sentChunks: sent, ackedAt}
     if (o.state && req.inboundGuid && outcome.status !== 'interrupted') await o.state.settleSend(req.inboundGuid)
+    if (outcome.status !== 'sent' && outcome.status !== 'empty' && outcome.status !== 'interrupted') {
+      o.onChatState?.(key, {state: outcome.status === 'unknown' ? 'unknown' : 'failed', at: new Date(o.now()).toISOString()})
+    }
     const fields = {chat: key, chunks: chunks.length, sentChunks: sent, outcome: outcome.status, error: outcome.error}
     if (outcome.status === 'sent') log.info(`${req.label}: reply sent`, fields)
     else if (outcome.status === 'interrupted') {
@@ -356,10 +437,116 @@ export class Delivery {
     return ackedAt
   }
 
-  private async sendWithRetry(
-    params: SendParams,
-    req: ReplyRequest,
-  ): Promise<{ok: true; result: SendResult} | {ok: false; unknown: boolean; interrupted?: boolean; error: string}> {
+  /**
+   * One text chunk, exactly once: tracked (send.tracked + message.send_status) where imsg offers it,
+   * else plain send; an unknown outcome is reconciled (reconcile.ts) and a chunk proven missing is
+   * sent once more, each step logged. Without a reconciler an unknown outcome is reported as before.
+   */
+  private async sendChunk(base: SendParams, req: ReplyRequest, key: string, index: number, total: number): Promise<AttemptResult> {
+    const o = this.o
+    const entry = o.state && req.inboundGuid ? o.state.pendingSend(req.inboundGuid) : undefined
+    const rec = this.reconciler && entry ? this.reconciler : undefined
+    const label = total > 1 ? `${req.label} (chunk ${index + 1}/${total})` : req.label
+    let tracked = Boolean(entry?.tracked && entry.id && base.chat_id !== undefined)
+    let attempt = entry?.attempts?.[String(index)] ?? 0
+    let resends = 0
+    const maxResends = rec?.t.maxResends ?? 0
+    const at = () => new Date(o.now()).toISOString()
+    for (;;) {
+      const startedAt = o.now()
+      const attemptId = tracked ? attemptIdFor(entry!.id!, index, attempt) : undefined
+      const params: SendParams = attemptId ? {...base, attemptId} : base
+      o.onChatState?.(key, {state: 'pending', at: at(), guid: attemptId})
+      const r = await this.sendWithRetry(params, req, Boolean(rec))
+      if (r.ok) {
+        const guid = attemptId ?? r.result.guid
+        o.onChatState?.(key, {state: 'sent', at: at(), guid})
+        rec?.claim(r.result.id)
+        if (guid) this.followUp(key, guid)
+        return r
+      }
+      if (r.interrupted) return r
+      if (this.aborted && entry) return {...r, unknown: true, interrupted: true}
+      if (tracked && !r.unknown && !isAttemptIdTaken(r.err)) {
+        // Refused before dispatch (bridge down, method missing): nothing was sent, a plain send is safe.
+        o.log.info(`${label}: send.tracked was refused before dispatch (${r.error}); sending this chunk with plain send`)
+        tracked = false
+        continue
+      }
+      if (!rec || (!r.unknown && !isAttemptIdTaken(r.err))) return r
+      const generation = (r.err as {generation?: unknown})?.generation
+      const u = {
+        chatId: base.chat_id ?? 0,
+        text: base.text,
+        startedAt,
+        generation: typeof generation === 'number' ? generation : undefined,
+        answered: childAnswered(r.err),
+        label,
+      }
+      if (isStillInFlight(r.err)) o.restartChild?.('imsg says a send is still in flight; its mutation lane stays blocked until the child restarts')
+      if (tracked && attemptId) {
+        o.log.warn(`${label}: delivery outcome unknown (${r.error}); asking imsg for attempt ${attemptId} (message.send_status), never resending blind`, {chat: key, attemptId})
+        const v = await rec.trackedStatus({...u, attemptId})
+        if ('aborted' in v) return {ok: false, unknown: true, interrupted: true, error: r.error}
+        if (v.kind === 'sent' || v.kind === 'delivered') {
+          o.onChatState?.(key, {state: v.kind, at: at(), guid: attemptId, ...(v.readAt ? {readAt: v.readAt} : {})})
+          return {ok: true, result: {guid: attemptId}}
+        }
+        if (v.kind === 'unknown') return {ok: false, unknown: true, error: `delivery outcome still unknown: ${v.why}; not resent`}
+        if (resends >= maxResends) return {ok: false, unknown: v.kind === 'missing', error: `${v.kind === 'failed' ? 'Messages reports the send failed' : 'not sent'} after ${resends + 1} attempt(s)`}
+        if (v.kind === 'failed') {
+          if (!v.safe) return {ok: false, unknown: false, error: `Messages reports the send failed${v.error ? ` (error ${v.error})` : ''}; it may have partly gone out, so it is not retried`}
+          attempt = await o.state!.nextAttempt(req.inboundGuid, index)
+          o.log.info(`${label}: the failed attempt never left this Mac; retrying with a new attempt id`, {attempt})
+        }
+        resends++
+        continue
+      }
+      if (u.chatId <= 0) return {...r, error: `${r.error} (no chat id to read back)`}
+      o.log.warn(`${label}: delivery outcome unknown (${r.error}); the chat is read back once the imsg child that held the send is gone, never resent blind`, {chat: key})
+      const v = await rec.readBack(u)
+      if ('aborted' in v) return {ok: false, unknown: true, interrupted: true, error: r.error}
+      if (v.found) {
+        o.onChatState?.(key, {state: 'sent', at: at()})
+        return {ok: true, result: {id: v.rowId}}
+      }
+      if (resends >= maxResends) return {ok: false, unknown: true, error: `still not in the chat after ${resends} resend(s); not sent again`}
+      resends++
+    }
+  }
+
+  private readonly lastGuid = new Map<string, string>()
+
+  /**
+   * Delivered and read time of a chat's last send: nothing pushes them (addendum §2), so the last
+   * send per chat is looked up a few times with message.send_status (timers never hold the process).
+   */
+  private followUp(key: string, guid: string): void {
+    const o = this.o
+    if (!o.sendStatus || !(o.statusAvailable?.() ?? false)) return
+    this.lastGuid.delete(key)
+    this.lastGuid.set(key, guid)
+    if (this.lastGuid.size > 100) this.lastGuid.delete(this.lastGuid.keys().next().value!)
+    for (const ms of o.followUpDelaysMs ?? [5_000, 60_000]) {
+      const timer = setTimeout(() => {
+        if (this.aborted || this.lastGuid.get(key) !== guid) return
+        o.sendStatus!(guid).then(
+          (st) => {
+            if (this.lastGuid.get(key) !== guid) return
+            const f = st.status_fields
+            const readAt = typeof f?.date_read === 'string' ? f.date_read : undefined
+            if (st.send_state === 'delivered' || st.send_state === 'failed') {
+              o.onChatState?.(key, {state: st.send_state, at: st.delivered_at ?? st.checked_at ?? new Date(o.now()).toISOString(), guid, ...(readAt ? {readAt} : {})})
+            }
+          },
+          () => {},
+        )
+      }, ms)
+      timer.unref()
+    }
+  }
+
+  private async sendWithRetry(params: SendParams, req: ReplyRequest, reconciled = false): Promise<AttemptResult> {
     const max = this.o.maxAttempts ?? 4
     const base = this.o.retryBaseMs ?? 500
     for (let attempt = 1; ; attempt++) {
@@ -370,13 +557,14 @@ export class Delivery {
         if (rpcCodeOf(error) === LANE_BLOCKED) this.o.onLaneBlocked?.()
         const safe = isRetrySafe(error)
         const text = errText(error)
-        if (!safe && isChildGone(error) && this.o.state && req.inboundGuid) {
+        if (!safe && isChildGone(error) && this.o.state && req.inboundGuid && !reconciled) {
           return {ok: false, unknown: true, interrupted: true, error: text}
         }
-        if (!safe || attempt >= max) {
+        // A taken attempt_id is "not_started" yet says a message may exist: find out, never a new id.
+        if (!safe || attempt >= max || isAttemptIdTaken(error) || (params.attemptId && isNotStarted(error))) {
           // Anything not provably "not sent" (timeouts, -32001, a child that died mid-request) is unknown.
           const unknown = !safe && !isDefiniteFailure(error)
-          return {ok: false, unknown, error: text}
+          return {ok: false, unknown, error: text, err: error}
         }
         const delay = Math.min(base * 2 ** (attempt - 1), 10_000)
         this.o.log.info(`${req.label}: send failed (${text}); retrying in ${delay}ms (safe: it was not sent)`, {attempt})
@@ -391,6 +579,12 @@ export class Delivery {
 function isChildGone(err: unknown): boolean {
   const e = err as {restartRequired?: unknown; name?: unknown}
   return rpcCodeOf(err) === undefined && (e?.restartRequired === true || e?.name === 'ImsgExitedError')
+}
+
+/** imsg refused the call before dispatching it (-32603 not_started): nothing was sent. */
+function isNotStarted(err: unknown): boolean {
+  const d = (err as {data?: unknown})?.data as {disposition?: unknown} | undefined
+  return Boolean(d && typeof d === 'object' && d.disposition === 'not_started')
 }
 
 /** Errors that prove nothing was sent: validation (-32602) and AppleScript/permission failures. */

@@ -84,6 +84,12 @@ export class LoopBreaker {
     return {paused: false}
   }
 
+  /** When the chat's pause ends, if it is paused now (records nothing: for sends the agent starts itself). */
+  pausedUntilFor(chat: string): number | undefined {
+    const until = this.pausedUntil.get(chat)
+    return until !== undefined && this.now() < until ? until : undefined
+  }
+
   private gc(t: number): void {
     for (const [k, list] of this.hits) if (list.every((x) => x <= t - this.opts.windowMs)) this.hits.delete(k)
   }

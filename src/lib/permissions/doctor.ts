@@ -6,6 +6,7 @@ import {loadConfig} from '../config/load.js'
 import type {RemoteclawConfig} from '../config/schema.js'
 import {ExitCode} from '../errors.js'
 import {classifyText, parseVersion, rpcHelpSupported} from '../imsg/classify.js'
+import {launchAgentContext, type LaunchAgentContext} from '../service/launch-agent.js'
 import {dmPolicySentence, findFootguns, groupPolicySentence} from './policy.js'
 import {resolveAgents} from '../agents/resolve.js'
 import {listApproved} from '../pairing/store.js'
@@ -89,6 +90,8 @@ export interface DoctorOptions {
   sendText?: string
   /** Per-command timeout; SSH round trips included. */
   timeoutMs?: number
+  /** The LaunchAgent that runs the gateway (default: read from this state dir's installed plist). */
+  service?: LaunchAgentContext | null
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000
@@ -144,6 +147,8 @@ export async function diagnoseAccount(
   const where = mode === 'wrapper' ? `on ${wrapper?.target ?? account.remoteHost ?? 'the remote Mac'} through ${bin.found}` : `locally (${showPath(bin)})`
   const dbPath = account.dbPath ?? (mode === 'local' ? path.join(ctx.home, 'Library/Messages/chat.db') : undefined)
   const dbArgs = account.dbPath ? ['--db', account.dbPath] : []
+  // Local imsg under the LaunchAgent: the grants belong to the binary in its ProgramArguments.
+  const service = mode === 'local' && isMac ? (opts.service === undefined ? await launchAgentContext(ctx) : opts.service ?? undefined) : undefined
 
   // 1. The binary (or wrapper) the gateway will spawn.
   let reachable = true
@@ -209,7 +214,7 @@ export async function diagnoseAccount(
   } else if (!reachable) {
     add(skipped('full_disk_access', 'Full Disk Access', 'imsg is not reachable'))
   } else {
-    add(await checkFullDiskAccess(ctx, account, bin, wrapper, mode, dbPath, dbArgs, timeoutMs, sshUser))
+    add(await checkFullDiskAccess(ctx, account, bin, wrapper, mode, dbPath, dbArgs, timeoutMs, sshUser, service))
   }
 
   // 5. The RPC server itself, started as the gateway starts it.
@@ -234,13 +239,19 @@ export async function diagnoseAccount(
 
   // 6. Automation: only a real send proves it.
   if (!opts.sendTest) {
-    add(skipped('automation', 'Automation (sending)', 'not tested: pass --send-test <handle> to send a real test message'))
+    add(
+      skipped(
+        'automation',
+        'Automation (sending)',
+        `not tested: pass --send-test <handle> to send a real test message${service ? `; the LaunchAgent's program ${service.program} is what needs Automation for Messages` : ''}`,
+      ),
+    )
   } else if (!macOk) {
     add(skipped('automation', 'Automation (sending)', 'skipped (not macOS): imsg runs locally on ' + ctx.platform))
   } else if (!reachable) {
     add(skipped('automation', 'Automation (sending)', 'imsg is not reachable'))
   } else {
-    add(await checkAutomation(ctx, account, bin, wrapper, mode, opts, dbArgs, timeoutMs, sshUser))
+    add(await checkAutomation(ctx, account, bin, wrapper, mode, opts, dbArgs, timeoutMs, sshUser, service))
   }
 
   // 7. remoteHost: reachability and host key, for SCP attachment transfers.
@@ -401,6 +412,7 @@ async function checkFullDiskAccess(
   dbArgs: string[],
   timeoutMs: number,
   sshUser: string | undefined,
+  service?: LaunchAgentContext,
 ): Promise<DoctorCheck> {
   const title = 'Full Disk Access'
   const details: Record<string, unknown> = {}
@@ -413,13 +425,13 @@ async function checkFullDiskAccess(
     details.header = h.ok ? 'ok' : h.reason
     if (!h.ok) {
       if (h.reason === 'permission') {
-        const lc = describeLocalContext(ctx.env, await realNode(), bin)
+        const lc = describeLocalContext(ctx.env, await realNode(), bin, service)
         return {
           id: 'full_disk_access',
           title,
           status: 'fail',
           severity: 'unhealthy',
-          message: `Full Disk Access missing: ${lc.who} cannot read ${dbPath} (${h.detail}).`,
+          message: `Full Disk Access missing: ${lc.who} cannot read ${dbPath} (${h.detail})${lc.gateway ? `; ${lc.gateway}` : ''}.`,
           fix: fdaFix(lc.grantTo),
           details,
         }
@@ -456,7 +468,8 @@ async function checkFullDiskAccess(
   }
   // Exit 0 is success even with no output: `imsg chats --json` prints one line per chat, none for none.
   if (r.exitCode === 0 && classifyText(out) !== 'full_disk_access' && (r.stdout.trim() === '' || isJsonOutput(r.stdout))) {
-    return {id: 'full_disk_access', title, status: 'pass', message: `imsg can read the Messages database ${mode === 'wrapper' ? `on ${wrapper?.target ?? 'the Mac'}` : ''}`.trim(), details}
+    const note = service ? ` (checked from here); the gateway runs as the LaunchAgent ${service.label}, whose program ${service.program} needs its own grant (remoteclaw gateway status shows whether it reads)` : ''
+    return {id: 'full_disk_access', title, status: 'pass', message: `imsg can read the Messages database ${mode === 'wrapper' ? `on ${wrapper?.target ?? 'the Mac'}` : ''}`.trim() + note, details}
   }
   const kind = classifyText(out)
   details.kind = kind
@@ -475,13 +488,13 @@ async function checkFullDiskAccess(
         details,
       }
     }
-    const lc = describeLocalContext(ctx.env, await realNode(), bin)
+    const lc = describeLocalContext(ctx.env, await realNode(), bin, service)
     return {
       id: 'full_disk_access',
       title,
       status: 'fail',
       severity: 'unhealthy',
-      message: `Full Disk Access missing for imsg ${bin.real ?? bin.found} started from ${lc.who}: ${firstLine(out)}`,
+      message: `Full Disk Access missing for imsg ${bin.real ?? bin.found} started from ${lc.who}${lc.gateway ? ` (${lc.gateway})` : ''}: ${firstLine(out)}`,
       fix: fdaFix(lc.grantTo),
       details,
     }
@@ -518,6 +531,7 @@ async function checkAutomation(
   dbArgs: string[],
   timeoutMs: number,
   sshUser: string | undefined,
+  service?: LaunchAgentContext,
 ): Promise<DoctorCheck> {
   const title = 'Automation (sending)'
   const handle = opts.sendTest!
@@ -553,13 +567,13 @@ async function checkAutomation(
         details: {kind},
       }
     }
-    const lc = describeLocalContext(ctx.env, await realNode(), bin)
+    const lc = describeLocalContext(ctx.env, await realNode(), bin, service)
     return {
       id: 'automation',
       title,
       status: 'fail',
       severity: 'unhealthy',
-      message: `Automation denied: ${lc.who} may not send Apple events to Messages (-1743): ${firstLine(out)}`,
+      message: `Automation denied: ${lc.who} may not send Apple events to Messages (-1743)${lc.gateway ? ` (${lc.gateway})` : ''}: ${firstLine(out)}`,
       fix: `System Settings → Privacy & Security → Automation → ${lc.grantTo[0]} → enable Messages. ${firstRunFix(mode, wrapper, sshUser, handle)}`,
       details: {kind},
     }

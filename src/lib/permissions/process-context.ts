@@ -115,9 +115,15 @@ export async function inspectWrapper(file: string | undefined): Promise<WrapperI
 
 /**
  * Names the process context macOS holds a Full Disk Access or Automation grant against,
- * as precisely as we can tell from here.
+ * as precisely as we can tell from here. `service`: the LaunchAgent that runs the gateway
+ * (its plist's ProgramArguments[0] is the binary the grant belongs to).
  */
-export function describeLocalContext(env: NodeJS.ProcessEnv, nodePath: string, imsg: ResolvedBinary): {who: string; grantTo: string[]} {
+export function describeLocalContext(
+  env: NodeJS.ProcessEnv,
+  nodePath: string,
+  imsg: ResolvedBinary,
+  service?: {label: string; program: string; file: string},
+): {who: string; grantTo: string[]; gateway?: string} {
   const term = env.TERM_PROGRAM
   const launchd = env.XPC_SERVICE_NAME && env.XPC_SERVICE_NAME !== '0' && !term
   const terminalName =
@@ -126,16 +132,24 @@ export function describeLocalContext(env: NodeJS.ProcessEnv, nodePath: string, i
   let who: string
   if (launchd) {
     who = `a LaunchAgent/launchd job (${env.XPC_SERVICE_NAME})`
-    grantTo.push(`the node binary ${nodePath} (the LaunchAgent's program; grant the real path, not a symlink)`)
   } else if (terminalName) {
     who = `${terminalName} (this terminal session)`
+  } else {
+    who = 'this shell session (terminal app unknown)'
+  }
+  if (service) {
+    // The gateway runs as the LaunchAgent: its program is what macOS asks about, not this terminal.
+    grantTo.push(`${service.program} (the program the LaunchAgent ${service.label} runs, ProgramArguments in ${service.file})`)
+  } else if (launchd) {
+    grantTo.push(`the node binary ${nodePath} (the LaunchAgent's program; grant the real path, not a symlink)`)
+  } else if (terminalName) {
     grantTo.push(`${terminalName} when you run \`remoteclaw gateway\` from it`)
     grantTo.push(`the node binary ${nodePath} if the gateway runs as a LaunchAgent instead`)
   } else {
-    who = 'this shell session (terminal app unknown)'
     grantTo.push('the terminal app you run `remoteclaw gateway` from')
     grantTo.push(`the node binary ${nodePath} if the gateway runs as a LaunchAgent`)
   }
   if (imsg.found) grantTo.push(`imsg at ${imsg.real ?? imsg.found}`)
-  return {who, grantTo}
+  const gateway = service ? `the gateway runs as the LaunchAgent ${service.label}, so ${service.program} needs the grant` : undefined
+  return {who, grantTo, gateway}
 }

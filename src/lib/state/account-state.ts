@@ -25,6 +25,12 @@ export interface PendingSend {
   /** How many chunks were confirmed sent. */
   sent: number
   startedAt: number
+  /** Stable id of this entry (a UUID): tracked sends derive each chunk's attempt_id from it. */
+  id?: string
+  /** Chunks are sent with `send.tracked` (reconciled with message.send_status after a crash). */
+  tracked?: boolean
+  /** Attempt number per chunk index, when a chunk needed a new attempt_id (absent = 0). */
+  attempts?: Record<string, number>
 }
 
 interface Snapshot {
@@ -42,6 +48,7 @@ type JournalRecord =
   | {t: 'pending'; p: PendingSend}
   | {t: 'chunk'; inboundGuid: string; sent: number}
   | {t: 'settled'; inboundGuid: string}
+  | {t: 'attempt'; inboundGuid: string; chunk: number; attempt: number}
 
 export interface AccountStateOptions {
   /** Max guids remembered for dedupe (oldest forgotten first). */
@@ -159,6 +166,11 @@ export class AccountState {
         if (p) p.sent = rec.sent
         break
       }
+      case 'attempt': {
+        const p = this.pendingSends.get(rec.inboundGuid)
+        if (p) p.attempts = {...p.attempts, [String(rec.chunk)]: rec.attempt}
+        break
+      }
       case 'settled': {
         // Settling a reply also marks its inbound handled, in the same record: a crash right
         // after it can neither resend the reply nor answer the message again.
@@ -227,6 +239,22 @@ export class AccountState {
     const rec: JournalRecord = {t: 'chunk', inboundGuid, sent}
     this.apply(rec)
     await this.append(rec)
+  }
+
+  /** A chunk gets a new attempt_id (its previous attempt provably did not send it). Durable before the new attempt starts. */
+  async nextAttempt(inboundGuid: string, chunk: number): Promise<number> {
+    const p = this.pendingSends.get(inboundGuid)
+    const attempt = (p?.attempts?.[String(chunk)] ?? 0) + 1
+    if (!p) return attempt
+    const rec: JournalRecord = {t: 'attempt', inboundGuid, chunk, attempt}
+    this.apply(rec)
+    await this.append(rec)
+    return attempt
+  }
+
+  /** The journal entry of a send not yet settled. */
+  pendingSend(inboundGuid: string): PendingSend | undefined {
+    return this.pendingSends.get(inboundGuid)
   }
 
   /** The send is finished (sent, failed for good, or outcome unknown): forget it and mark the inbound handled. */

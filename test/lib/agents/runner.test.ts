@@ -117,10 +117,10 @@ describe('agent runtimes', () => {
   it('a hung command is killed at timeoutMs and gives no reply', async () => {
     const pidFile = path.join(t.dir, 'pid')
     const code = `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));console.error("thinking...");setInterval(()=>{},1000)`
-    const r = createAgentRunner(nodeAgent(code, {timeoutMs: 300}), ctx)
+    const r = createAgentRunner(nodeAgent(code, {timeoutMs: 2000}), ctx)
     const res = await r.run(input)
     expect(res.text).to.equal(undefined)
-    expect(res.error).to.match(/timed out after 300 ms \(agents\.list\[0\]\.timeoutMs\); killed/)
+    expect(res.error).to.match(/timed out after 2000 ms \(agents\.list\[0\]\.timeoutMs\); killed/)
     const pid = Number(fs.readFileSync(pidFile, 'utf8'))
     let alive = true
     try {
@@ -137,7 +137,7 @@ describe('agent runtimes', () => {
     const child = `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));setInterval(()=>{},1000)`
     // the grandchild inherits stdout, so only a group kill ends the run
     const code = `require("child_process").spawn(process.execPath, ["-e", ${JSON.stringify(child)}], {stdio: "inherit"});setInterval(()=>{},1000)`
-    const r = createAgentRunner(nodeAgent(code, {timeoutMs: 500}), ctx)
+    const r = createAgentRunner(nodeAgent(code, {timeoutMs: 2000}), ctx)
     const res = await r.run(input)
     expect(res.error).to.match(/timed out/)
     const pid = Number(fs.readFileSync(pidFile, 'utf8'))

@@ -114,4 +114,18 @@ describe('AccountState (cursor, guid dedupe, send journal)', () => {
     expect(again.seenCount).to.equal(200)
     await again.close()
   })
+
+  it('a tracked send keeps its entry id and per-chunk attempt numbers across a crash (journal replay and snapshot)', async () => {
+    const s1 = await AccountState.open(t.dir, 'default')
+    await s1.beginSend({inboundGuid: 'g1', chatId: 3, texts: ['a', 'b'], sent: 0, startedAt: 1, id: 'e-1', tracked: true})
+    expect(await s1.nextAttempt('g1', 1)).to.equal(1)
+    expect(await s1.nextAttempt('g1', 1)).to.equal(2)
+    // no close(): a crash; the journal is replayed
+    const s2 = await AccountState.open(t.dir, 'default')
+    expect(s2.pendingSend('g1')).to.deep.include({id: 'e-1', tracked: true, attempts: {'1': 2}})
+    await s2.close()
+    const s3 = await AccountState.open(t.dir, 'default')
+    expect(s3.pendingSend('g1')?.attempts).to.deep.equal({'1': 2})
+    await s3.close()
+  })
 })

@@ -31,7 +31,11 @@ export const gemini: Preset = {
   async build(req) {
     const prompt = req.images.length === 0 ? req.prompt : `${req.prompt}\n\n${req.images.map((i) => atPath(i.path)).join(' ')}`
     const argv = [`--prompt=${prompt}`]
-    const dirs = [...new Set(req.images.map((i) => path.dirname(i.path)))].filter((d) => path.relative(req.cwd, d).startsWith('..') || path.isAbsolute(path.relative(req.cwd, d)))
+    const outside = (d: string) => {
+      const rel = path.relative(req.cwd, d)
+      return rel.startsWith('..') || path.isAbsolute(rel)
+    }
+    const dirs = [...new Set(req.images.map((i) => path.dirname(i.path)))].filter(outside)
     for (const d of dirs) argv.push('--include-directories', d)
     argv.push('-o', 'stream-json')
     if (req.resumeId) argv.push('--resume', req.resumeId)
