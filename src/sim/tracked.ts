@@ -11,6 +11,7 @@ import type {DB, Writer} from './db.js'
 import {isoFromApple} from './db.js'
 import type {Json, JsonObject} from './query.js'
 import {invalidParams, performSend, RpcError} from './send.js'
+import {threadRow} from './bridge.js'
 import {compiledMethods, truthy, type Emulation} from './version.js'
 
 export const TRACKED_METHODS = new Set(['send.tracked', 'message.send_status'])
@@ -125,8 +126,10 @@ async function sendTracked(p: Record<string, unknown>, c: TrackedContext): Promi
   const knob = c.env.IMSG_SIM_TRACKED_UNKNOWN
   const play = (knob === 'sent' || knob === 'unsent') && !played.has(attempt)
   if (play) played.add(attempt)
-  const doSend = () =>
-    performSend(
+  // reply_to (aliases): the row is threaded under it, as the bridge sends it (presence)
+  const replyTo = ['reply_to', 'replyTo', 'reply_to_guid', 'message_guid'].map((k) => p[k]).find((v): v is string => typeof v === 'string')
+  const doSend = () => {
+    const sent = performSend(
       {
         to: hasChat ? undefined : (p.to as string),
         chatId: typeof p.chat_id === 'number' ? p.chat_id : undefined,
@@ -140,6 +143,9 @@ async function sendTracked(p: Record<string, unknown>, c: TrackedContext): Promi
       },
       {writer: c.writer, env: c.env, now: () => Date.now()},
     )
+    if (replyTo) threadRow(db, attempt, replyTo)
+    return sent
+  }
   if (play) {
     if (knob === 'sent') doSend()
     if (truthy(c.env.IMSG_SIM_TRACKED_HANG)) {
