@@ -310,3 +310,16 @@ export class Bridge {
     }).immediate()
   }
 }
+
+/**
+ * Threads an already written outgoing row under `replyTo` as the bridge does (send.tracked with
+ * reply_to): thread_originator_guid is the parent's thread root, or the parent itself.
+ */
+export function threadRow(db: DB, guid: string, replyTo: string): void {
+  const parentGuid = replyTo.replace(/^p:\d+\//, '')
+  const parent = db.prepare('SELECT thread_originator_guid AS tog FROM message WHERE guid = ?').get(parentGuid) as {tog: string | null} | undefined
+  const row = db.prepare('SELECT text FROM message WHERE guid = ?').get(guid) as {text: string | null} | undefined
+  if (!row) return
+  db.prepare('UPDATE message SET thread_originator_guid = ?, thread_originator_part = ?, reply_to_guid = ? WHERE guid = ?')
+    .run(parent?.tog ?? parentGuid, '0:0:' + String((row.text ?? '').length), parentGuid, guid)
+}

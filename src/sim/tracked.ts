@@ -8,6 +8,7 @@
 //   IMSG_SIM_TRACKED_UNKNOWN=unsent   the first send.tracked of each attempt_id writes nothing and answers -32001
 //   IMSG_SIM_TRACKED_HANG=1           with IMSG_SIM_TRACKED_UNKNOWN: no answer at all instead of -32001 (a hung bridge wait)
 import type {DB, Writer} from './db.js'
+import {threadRow} from './bridge.js'
 import {isoFromApple} from './db.js'
 import type {Json, JsonObject} from './query.js'
 import {invalidParams, performSend, RpcError} from './send.js'
@@ -149,10 +150,7 @@ async function sendTracked(p: Record<string, unknown>, c: TrackedContext): Promi
       },
       {writer: c.writer, env: c.env, now: () => Date.now()},
     )
-    if (parentGuid !== undefined) {
-      c.writer!.db.prepare('UPDATE message SET thread_originator_guid = ?, thread_originator_part = ?, reply_to_guid = ? WHERE guid = ?')
-        .run(parent!.tog ?? parentGuid, '0:0:' + String(text.length), parentGuid, attempt)
-    }
+    if (parentGuid !== undefined) threadRow(c.writer!.db, attempt, parentGuid)
     return sent
   }
   if (play) {

@@ -31,6 +31,10 @@ export interface DropContext {
 
 /** The first drop rule that applies, or undefined when the message may go on to access control. */
 export function checkDrop(env: Envelope, c: DropContext): Drop | undefined {
+  if (env.reaction && !(env.guid && c.seen(env.guid))) {
+    // a tapback (ours too: the ack reaction) is never answered by itself; presence hands it to the next turn (reactionNotifications)
+    return {reason: 'reaction', detail: `a ${env.reaction.emoji || env.reaction.type} tapback`, admit: 'nothing: reactions are never answered by themselves'}
+  }
   if (env.isFromMe) {
     const ours = c.echoes.noteOwnRow(env)
     return {
@@ -38,10 +42,6 @@ export function checkDrop(env: Envelope, c: DropContext): Drop | undefined {
       detail: ours ? `row ${env.messageId} is the gateway's own reply` : `row ${env.messageId} is from this Apple ID (is_from_me)`,
       admit: 'nothing: the bot never answers its own Apple ID (message it from another account)',
     }
-  }
-  if (env.reaction) {
-    // a tapback is never answered by itself; presence hands it to the next turn (reactionNotifications)
-    return {reason: 'reaction', detail: `a ${env.reaction.emoji || env.reaction.type} tapback`, admit: 'nothing: reactions are never answered by themselves'}
   }
   if (env.guid && c.seen(env.guid)) {
     return {reason: 'duplicate', detail: `guid ${env.guid} was already handled`, admit: 'nothing: each message is answered once'}

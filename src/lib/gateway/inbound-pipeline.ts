@@ -152,7 +152,7 @@ export class InboundPipeline {
       else if (drop.reason !== 'reaction') logDrop(this.log, env, drop) // presence logs what it does with a reaction
       for (const o of this.d.observers) {
         try {
-          o.dropped?.(env)
+          o.dropped?.(env, drop.reason)
         } catch (error) {
           this.log.error(`${chatLabel(env)}: turn observer failed at dropped: ${errorMessage(error)}`)
         }

@@ -128,13 +128,13 @@ export class PresenceObserver implements TurnObserver {
   }
 
   /** A message that gets no turn: the bot's own messages are remembered, reactions filed for the next turn. */
-  dropped(env: Envelope): void {
+  dropped(env: Envelope, reason: string): void {
     if (env.isFromMe) {
       // the bot's replies (and its own tapbacks, which are not filed)
-      if (!env.reaction) this.memory.remember(env.guid, env.text, true)
+      if (!env.reaction && (reason === 'own-send' || reason === 'from-me')) this.memory.remember(env.guid, env.text, true)
       return
     }
-    if (!env.reaction) return
+    if (!env.reaction || reason !== 'reaction') return
     const a = this.o.account()
     const r = env.reaction
     const r2 = this.inbox.add(chatKey(env), env, a.reactionNotifications, this.memory)

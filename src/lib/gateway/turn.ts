@@ -65,7 +65,7 @@ export interface TurnOutcome {
 export interface TurnObserver {
   accepted?(info: AcceptedInfo): void | Promise<void>
   /** A message the drop rules kept from a turn (own sends, reactions, duplicates...). Not awaited; must not throw. */
-  dropped?(env: Envelope): void
+  dropped?(env: Envelope, reason: string): void
   started?(turn: Turn): void | Promise<void>
   ended?(turn: Turn, outcome: TurnOutcome): void | Promise<void>
 }
