@@ -82,6 +82,7 @@ export function normalizeMessage(msg: WireMessage, opts: NormalizeOptions): Enve
     messageId: msg.id,
     guid: msg.guid ?? '',
     isFromMe: msg.is_from_me === true,
+    ...(typeof msg.is_from_me === 'boolean' ? {} : {isFromMeKnown: false}),
     cursor: typeof msg.cursor === 'number' ? msg.cursor : msg.id,
   }
 }
