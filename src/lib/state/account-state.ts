@@ -58,6 +58,8 @@ export function accountStateDir(stateDir: string, accountId: string): string {
 
 export class AccountState {
   cursor = 0
+  /** What open() recovered from (logged by the gateway). */
+  readonly warnings: string[] = []
   /** The imsg source the cursor belongs to (see Snapshot.source). */
   source: string | undefined
   private readonly seen = new Set<string>()
@@ -104,14 +106,20 @@ export class AccountState {
       let snap: Snapshot
       try {
         snap = JSON.parse(snapText) as Snapshot
-        if (typeof snap.cursor !== 'number' || !Array.isArray(snap.seen)) throw new Error('missing cursor or seen')
+        if (!Array.isArray(snap.seen)) throw new Error('missing seen')
       } catch (error) {
         throw new RemoteclawError(`gateway state ${s.snapshotFile} is unreadable: ${(error as Error).message}`, {
           code: 'state_corrupt',
           fix: `Move it aside to start from "now" (messages received while the gateway was down are then not answered): mv ${s.snapshotFile} ${s.snapshotFile}.bad`,
         })
       }
-      s.cursor = snap.cursor
+      if (typeof snap.cursor === 'number' && Number.isFinite(snap.cursor)) s.cursor = snap.cursor
+      else {
+        // Older versions could save a non-finite cursor (written as null) after a malformed row.
+        s.warnings.push(
+          `the saved cursor in ${s.snapshotFile} is ${JSON.stringify(snap.cursor) ?? 'missing'}, not a row number; starting from the newest message (first-start rule)`,
+        )
+      }
       s.source = typeof snap.source === 'string' ? snap.source : undefined
       for (const g of snap.seen) s.seen.add(g)
       for (const p of snap.pending ?? []) s.pendingSends.set(p.inboundGuid, p)
@@ -143,11 +151,11 @@ export class AccountState {
     switch (rec.t) {
       case 'done': {
         if (rec.guid) this.seen.add(rec.guid)
-        if (rec.cursor > this.cursor) this.cursor = rec.cursor
+        if (Number.isFinite(rec.cursor) && rec.cursor > this.cursor) this.cursor = rec.cursor
         break
       }
       case 'cursor': {
-        if (rec.cursor > this.cursor) this.cursor = rec.cursor
+        if (Number.isFinite(rec.cursor) && rec.cursor > this.cursor) this.cursor = rec.cursor
         break
       }
       case 'pending': {
@@ -193,6 +201,8 @@ export class AccountState {
 
   /** Marks a message handled and advances the cursor; durable when the promise resolves. */
   async markDone(guid: string, cursor: number): Promise<void> {
+    // A non-finite cursor would be saved as null and make the state unreadable: keep the old one.
+    if (!Number.isFinite(cursor)) cursor = this.cursor
     const rec: JournalRecord = {t: 'done', guid, cursor}
     this.apply(rec)
     this.trimSeen()
@@ -200,7 +210,7 @@ export class AccountState {
   }
 
   async setCursor(cursor: number): Promise<void> {
-    if (cursor <= this.cursor) return
+    if (!Number.isFinite(cursor) || cursor <= this.cursor) return
     const rec: JournalRecord = {t: 'cursor', cursor}
     this.apply(rec)
     await this.append(rec)
