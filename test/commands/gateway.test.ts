@@ -75,6 +75,20 @@ describe('remoteclaw gateway (CLI child + imsg simulator)', function () {
     expect(sentB.map((r) => r.text)).to.deep.equal(['hello from the new Mac'])
   })
 
+  it('first start answers nothing that existed before it: the highest ROWID counts, not the newest chat by date', async () => {
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    // Row 1 in chat A dated now; row 2 in chat B dated 10 minutes ago (inside the 15-minute age fence).
+    await h.inject('+15550008001', 'row 1, chat A, now')
+    await h.inject('+15550008002', 'row 2, chat B, 10 minutes ago', ['--ago', '10m'])
+    h.start()
+    await h.ready()
+    await h.inject('+15550008003', 'after the start')
+    await h.waitForSent(1)
+    await new Promise((r) => setTimeout(r, 500))
+    expect((await h.sent()).map((x) => x.text)).to.deep.equal(['after the start'])
+    expect(h.findLog(/first start: answering messages after row 2 /), 'cursor at the highest ROWID').to.not.equal(undefined)
+  })
+
   it('a pairing code whose send cannot be journaled is logged with the approve command; the gateway keeps running', async () => {
     h.writeConfig({}, {agents: {list: [{id: 'main', default: true, runtime: 'echo'}]}})
     h.start()

@@ -26,19 +26,34 @@ export async function checkCursorSource(state: AccountState, a: ResolvedAccount,
   }
 }
 
+/** Chats looked at for the first-start cursor (newest activity first); rows elsewhere are fenced by date. */
+export const FIRST_START_CHATS = 25
+
 /**
- * First run: start from the newest message now in the database (never answer old history),
- * or from the beginning (-1) when it is empty, so nothing sent while we were down is missed.
+ * First run: start after the highest message ROWID now in the database (never answer old
+ * history), or from the beginning (-1) when it is empty, so nothing sent while we were down is
+ * missed. The newest chat by date need not hold the highest ROWID, so the newest message of each
+ * of the most recently active chats counts. And chat.db's newest message time becomes a fence:
+ * a row created before it existed before the first start and is never answered, whatever its ROWID.
  */
 export async function initCursor(client: ImsgClient, state: AccountState, log: Logger): Promise<void> {
-  const {chats} = await client.chatsList({limit: 1})
+  const {chats} = await client.chatsList({limit: FIRST_START_CHATS})
   let start = -1
-  if (chats.length > 0) {
-    const {messages} = await client.messagesHistory({chat_id: chats[0]!.id, limit: 1})
-    if (messages[0]) start = messages[0].id
+  let fence = 0
+  for (const chat of chats) {
+    const at = chat.last_message_at ? Date.parse(chat.last_message_at) : Number.NaN
+    if (Number.isFinite(at) && at > fence) fence = at
+    const {messages} = await client.messagesHistory({chat_id: chat.id, limit: 1})
+    const id = messages[0]?.id
+    if (typeof id === 'number' && Number.isSafeInteger(id) && id > start) start = id
   }
   await state.setCursor(start)
   if (start === -1) state.cursor = -1
+  state.firstStartFence = fence > 0 ? fence : undefined
   await state.compact()
-  log.info(start === -1 ? 'first start: the database is empty; answering from the first message' : `first start: answering messages after row ${start}`)
+  log.info(
+    start === -1
+      ? 'first start: the database is empty; answering from the first message'
+      : `first start: answering messages after row ${start} created after ${new Date(fence).toISOString()} (chat.db's newest message)`,
+  )
 }

@@ -146,6 +146,7 @@ export class InboundPipeline {
       now: receivedAt,
       maxInboundAgeMinutes: a.maxInboundAgeMinutes,
       keyPrefix: a.keyPrefix,
+      firstStartFence: this.d.state.firstStartFence,
       seen: (g) => this.d.state.has(g),
       echoes: this.d.echoes,
     })

@@ -32,6 +32,8 @@ interface Snapshot {
   cursor: number
   /** Which imsg source (cliPath + dbPath) the cursor counts rows of; absent in older snapshots. */
   source?: string
+  /** chat.db's newest message time at the first start (ms): rows created before it are never answered. */
+  firstStartFence?: number
   seen: string[]
   pending: PendingSend[]
 }
@@ -62,6 +64,8 @@ export class AccountState {
   readonly warnings: string[] = []
   /** The imsg source the cursor belongs to (see Snapshot.source). */
   source: string | undefined
+  /** See Snapshot.firstStartFence; set with the first-start cursor. */
+  firstStartFence: number | undefined
   private readonly seen = new Set<string>()
   private readonly pendingSends = new Map<string, PendingSend>()
   private fd: number | undefined
@@ -121,6 +125,7 @@ export class AccountState {
         )
       }
       s.source = typeof snap.source === 'string' ? snap.source : undefined
+      s.firstStartFence = typeof snap.firstStartFence === 'number' && Number.isFinite(snap.firstStartFence) ? snap.firstStartFence : undefined
       for (const g of snap.seen) s.seen.add(g)
       for (const p of snap.pending ?? []) s.pendingSends.set(p.inboundGuid, p)
     }
@@ -276,7 +281,14 @@ export class AccountState {
 
   /** Rewrites the snapshot atomically, then truncates the journal. */
   async compact(): Promise<void> {
-    const snap: Snapshot = {version: 1, cursor: this.cursor, source: this.source, seen: [...this.seen], pending: this.pending()}
+    const snap: Snapshot = {
+      version: 1,
+      cursor: this.cursor,
+      source: this.source,
+      firstStartFence: this.firstStartFence,
+      seen: [...this.seen],
+      pending: this.pending(),
+    }
     await writeFileAtomic600(this.snapshotFile, JSON.stringify(snap))
     if (this.fd !== undefined) {
       fs.closeSync(this.fd)

@@ -65,6 +65,16 @@ describe('drop rules', () => {
     expect(checkDrop(normalizeMessage(wire({created_at: '2026-05-01T09:00:00Z'}), opts()), {...ctx(now), maxInboundAgeMinutes: 0})).to.equal(undefined)
   })
 
+  it("before-first-start: a row created before chat.db's newest message at the first start is never answered, whatever its ROWID", () => {
+    const now = Date.parse('2026-05-01T10:05:00Z')
+    const fence = Date.parse('2026-05-01T10:00:00Z')
+    const older = normalizeMessage(wire({id: 99, created_at: '2026-05-01T09:59:00Z'}), opts())
+    const drop = checkDrop(older, {...ctx(now), firstStartFence: fence})!
+    expect(drop.reason).to.equal('before-first-start')
+    expect(drop.detail).to.contain('before the gateway first started')
+    expect(checkDrop(normalizeMessage(wire({id: 100, created_at: '2026-05-01T10:01:00Z'}), opts()), {...ctx(now), firstStartFence: fence})).to.equal(undefined)
+  })
+
   it('echo by text: only for a send imsg gave no id/guid, a row whose is_from_me was lost, from the addressee; once; 3 s after our own row', () => {
     let t = 1_000_000
     const echoes = new EchoTracker(() => t)
