@@ -75,6 +75,27 @@ describe('remoteclaw gateway (CLI child + imsg simulator)', function () {
     expect(sentB.map((r) => r.text)).to.deep.equal(['hello from the new Mac'])
   })
 
+  it('after chat.db is replaced at the same path (its ROWIDs start lower), the gateway starts over by the first-start rule and answers new messages', async () => {
+    const sender = '+15550009000'
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: [sender]}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    for (let i = 1; i <= 6; i++) await h.inject(sender, `old ${i}`)
+    await h.waitForSent(6)
+    expect(await h.stop()).to.equal(0)
+
+    // Messages was reset (or the bot moved behind the same wrapper): a fresh database at the same path.
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(h.db + suffix, {force: true})
+    await h.init()
+    await h.inject(sender, 'already there before the restart')
+    h.start()
+    await h.ready()
+    for (let i = 1; i <= 5; i++) await h.inject(sender, `new ${i}`)
+    const sent = await h.waitForSent(5)
+    expect(sent.map((r) => r.text)).to.deep.equal(['new 1', 'new 2', 'new 3', 'new 4', 'new 5'])
+    expect(h.findLog(/chat\.db was replaced at the same path: its newest message is row 1, below the saved cursor/)).to.not.equal(undefined)
+  })
+
   it('first start answers nothing that existed before it: the highest ROWID counts, not the newest chat by date', async () => {
     h.writeConfig({dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
     // Row 1 in chat A dated now; row 2 in chat B dated 10 minutes ago (inside the 15-minute age fence).
