@@ -75,6 +75,41 @@ describe('remoteclaw gateway (CLI child + imsg simulator)', function () {
     expect(sentB.map((r) => r.text)).to.deep.equal(['hello from the new Mac'])
   })
 
+  it('after chat.db is replaced at the same path (its ROWIDs start lower), the gateway starts over by the first-start rule and answers new messages', async () => {
+    const sender = '+15550009000'
+    h.writeConfig({dmPolicy: 'allowlist', allowFrom: [sender]}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    h.start()
+    await h.ready()
+    for (let i = 1; i <= 6; i++) await h.inject(sender, `old ${i}`)
+    await h.waitForSent(6)
+    expect(await h.stop()).to.equal(0)
+
+    // Messages was reset (or the bot moved behind the same wrapper): a fresh database at the same path.
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(h.db + suffix, {force: true})
+    await h.init()
+    await h.inject(sender, 'already there before the restart')
+    h.start()
+    await h.ready()
+    for (let i = 1; i <= 5; i++) await h.inject(sender, `new ${i}`)
+    const sent = await h.waitForSent(5)
+    expect(sent.map((r) => r.text)).to.deep.equal(['new 1', 'new 2', 'new 3', 'new 4', 'new 5'])
+    expect(h.findLog(/chat\.db was replaced at the same path: its newest message is row 1, below the saved cursor/)).to.not.equal(undefined)
+  })
+
+  it('first start answers nothing that existed before it: the highest ROWID counts, not the newest chat by date', async () => {
+    h.writeConfig({dmPolicy: 'open', allowFrom: ['*']}, {agents: {list: [{id: 'main', runtime: 'echo'}]}})
+    // Row 1 in chat A dated now; row 2 in chat B dated 10 minutes ago (inside the 15-minute age fence).
+    await h.inject('+15550008001', 'row 1, chat A, now')
+    await h.inject('+15550008002', 'row 2, chat B, 10 minutes ago', ['--ago', '10m'])
+    h.start()
+    await h.ready()
+    await h.inject('+15550008003', 'after the start')
+    await h.waitForSent(1)
+    await new Promise((r) => setTimeout(r, 500))
+    expect((await h.sent()).map((x) => x.text)).to.deep.equal(['after the start'])
+    expect(h.findLog(/first start: answering messages after row 2 /), 'cursor at the highest ROWID').to.not.equal(undefined)
+  })
+
   it('a pairing code whose send cannot be journaled is logged with the approve command; the gateway keeps running', async () => {
     h.writeConfig({}, {agents: {list: [{id: 'main', default: true, runtime: 'echo'}]}})
     h.start()
@@ -127,15 +162,15 @@ describe('remoteclaw gateway (CLI child + imsg simulator)', function () {
     await h.sim(['send', '--to', '+15550000010', '--text', 'typed by the owner'])
     const fromMe = await h.waitForLog(/dropped \(from-me\)/)
     expect(fromMe.level).to.equal('info')
-    // echo: a self-chat copy (is_from_me=0) of the reply just sent
-    await h.inject('+15550000010', 'echo me')
-    const reply = await h.waitFor(async () => (await h.sent()).find((s) => s.text === 'echo me'), 'the reply')
+    // The person writes the same words the bot just sent (imsg returned the send's id and guid):
+    // an is_from_me=0 row is a person's message, answered, never dropped as an echo.
+    await h.inject('+15550000010', 'ok')
+    const reply = await h.waitFor(async () => (await h.sent()).find((s) => s.text === 'ok'), 'the reply')
     await h.inject('+15550000010', reply.text, ['--chat-id', String(reply.chat_id)])
-    const echo = await h.waitForLog(/dropped \(echo\)/)
-    expect(echo.level).to.equal('info')
-    await new Promise((r) => setTimeout(r, 300))
+    await h.waitFor(async () => (await h.sent()).filter((s) => s.text === 'ok').length === 2, 'the repeat answered')
+    expect(h.findLog(/dropped \(echo\)/)).to.equal(undefined)
     const texts = (await h.sent()).map((s) => s.text)
-    expect(texts).to.deep.equal(['first', 'typed by the owner', 'echo me'])
+    expect(texts).to.deep.equal(['first', 'typed by the owner', 'ok', 'ok'])
     expect(h.countLogs(/dropped \(backlog\)/)).to.equal(1)
     expect(h.findLog(/dropped \(backlog\) 2 messages/)).to.not.equal(undefined)
   })

@@ -49,6 +49,11 @@ export interface Envelope {
   messageId: number
   guid: string
   isFromMe: boolean
+  /**
+   * false when the row carried no is_from_me at all (some wrappers drop it): it may then be our
+   * own send, recognised by text (outbound/echoes.ts). Absent means it was reported.
+   */
+  isFromMeKnown?: boolean
   /** 0.14+ resume cursor when imsg sends one; else the ROWID. */
   cursor: number
 }

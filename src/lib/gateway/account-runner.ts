@@ -78,6 +78,7 @@ export class AccountRunner {
   async start(): Promise<void> {
     const {ctx, health} = this.d
     this.state = await AccountState.open(ctx.stateDir, this.account.id)
+    for (const w of this.state.warnings) this.log.warn(w)
     const account = () => this.account
     this.supervisor = new ImsgSupervisor({
       ctx,

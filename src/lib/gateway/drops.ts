@@ -10,7 +10,7 @@ export {ECHO_WINDOW_MS, EchoTracker} from '../outbound/echoes.js'
  * Drop rules applied before access control: what must never reach an agent.
  * Every drop is logged at info with its reason and what (if anything) would admit it.
  */
-export type DropReason = 'from-me' | 'own-send' | 'echo' | 'duplicate' | 'backlog' | 'reaction' | 'empty'
+export type DropReason = 'from-me' | 'own-send' | 'echo' | 'duplicate' | 'backlog' | 'before-first-start' | 'reaction' | 'empty'
 
 export interface Drop {
   reason: DropReason
@@ -25,6 +25,8 @@ export interface DropContext {
   /** 0 disables the age fence. */
   maxInboundAgeMinutes: number
   keyPrefix: string
+  /** chat.db time of the newest message at the gateway's first start (ms); older rows existed before it. */
+  firstStartFence?: number
   seen: (guid: string) => boolean
   echoes: EchoTracker
 }
@@ -55,6 +57,13 @@ export function checkDrop(env: Envelope, c: DropContext): Drop | undefined {
           ? `row ${env.messageId} is a message the gateway sent`
           : `same text the gateway just sent to this chat (within ${ECHO_WINDOW_MS / 1000}s)`,
       admit: 'nothing: echoes of our own sends are never answered',
+    }
+  }
+  if (c.firstStartFence !== undefined && env.createdAt > 0 && env.createdAt < c.firstStartFence) {
+    return {
+      reason: 'before-first-start',
+      detail: `created ${new Date(env.createdAt).toISOString()}, before the gateway first started (chat.db's newest message was ${new Date(c.firstStartFence).toISOString()})`,
+      admit: 'nothing: the first start never answers what was already in chat.db',
     }
   }
   if (c.maxInboundAgeMinutes > 0 && env.createdAt > 0 && c.now - env.createdAt > c.maxInboundAgeMinutes * 60_000) {

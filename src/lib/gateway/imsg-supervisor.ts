@@ -9,7 +9,7 @@ import type {Logger} from '../log.js'
 import type {Delivery, SendParams, SendResult} from '../outbound/delivery.js'
 import type {HistoryRow, SendStatusResult} from '../outbound/reconcile.js'
 import type {AccountState} from '../state/account-state.js'
-import {checkCursorSource, initCursor} from './cursor-start.js'
+import {checkCursorSource, checkDatabaseReplaced, initCursor} from './cursor-start.js'
 import type {HealthRecorder} from './health.js'
 import {replayPending} from './replay-pending.js'
 import type {RunnerTimings} from './runner-types.js'
@@ -204,6 +204,7 @@ export class ImsgSupervisor {
     const version = await this.detectVersion(client)
     if (this.stopping) throw new StopSignal()
     await checkCursorSource(this.state, a, this.log)
+    await checkDatabaseReplaced(client, this.state, this.log)
     if (this.state.cursor === 0) await initCursor(client, this.state, this.log)
     if (this.state.pending().length > 0) {
       await replayPending(client, {state: this.state, delivery: this.d.delivery(), log: this.log, hold: this.d.hold, release: this.d.release})

@@ -19,7 +19,7 @@ import {routeAgent} from '../sessions/routing.js'
 import type {AccountState} from '../state/account-state.js'
 import {BacklogSummary, checkDrop, logDrop} from './drops.js'
 import type {HealthRecorder} from './health.js'
-import {chatLabel, normalizeMessage} from './normalize.js'
+import {chatLabel, checkWireMessage, normalizeMessage} from './normalize.js'
 import type {RunAgent} from './ports.js'
 import type {ChatCommandHandler, RunnerEvent, RunnerTimings} from './runner-types.js'
 import {replyTarget, Turn, type TurnObserver} from './turn.js'
@@ -109,13 +109,17 @@ export class InboundPipeline {
 
   /** Marks a message handled: the cursor moves now; persisting it does not hold up the stream. */
   private async complete(env: Envelope, markGuid = true): Promise<void> {
-    this.inflight.delete(env.cursor)
     this.inflightGuids.delete(env.guid)
+    await this.completeAt(env.cursor, markGuid ? env.guid : '')
+  }
+
+  private async completeAt(position: number, guid = ''): Promise<void> {
+    this.inflight.delete(position)
     const state = this.d.state
     const cursor = Math.max(this.lowWater(), state.cursor)
     this.d.health.account(this.d.account().id).cursor = cursor
     try {
-      if (markGuid && env.guid) await state.markDone(env.guid, cursor)
+      if (guid) await state.markDone(guid, cursor)
       else await state.setCursor(cursor)
     } catch (error) {
       this.log.error(`could not persist the cursor: ${errorMessage(error)}`)
@@ -126,7 +130,12 @@ export class InboundPipeline {
   async handle(m: ImsgMessage): Promise<void> {
     const receivedAt = this.now
     const a = this.d.account()
-    const env = normalizeMessage(m, {accountId: a.id, groups: a.groups, normalizeHandle: (h) => normalizeHandle(h, a.region)})
+    const checked = checkWireMessage(m)
+    if (!checked.ok) {
+      this.skipMalformed(m, checked)
+      return
+    }
+    const env = normalizeMessage(checked.msg, {accountId: a.id, groups: a.groups, normalizeHandle: (h) => normalizeHandle(h, a.region)})
     if (env.guid && this.inflightGuids.has(env.guid)) {
       this.log.debug(`${chatLabel(env)}: replayed after a restart while still being handled; skipped`, {guid: env.guid})
       return
@@ -142,6 +151,7 @@ export class InboundPipeline {
       now: receivedAt,
       maxInboundAgeMinutes: a.maxInboundAgeMinutes,
       keyPrefix: a.keyPrefix,
+      firstStartFence: this.d.state.firstStartFence,
       seen: (g) => this.d.state.has(g),
       echoes: this.d.echoes,
     })
@@ -163,6 +173,21 @@ export class InboundPipeline {
     }
     this.backlog.flush()
     await this.route(env, receivedAt)
+  }
+
+  /** A row with fields of the wrong type: logged and skipped; the cursor moves past it when its position is valid. */
+  private skipMalformed(m: unknown, c: {problem: string; cursor?: number}): void {
+    const rec = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>
+    const guid = typeof rec.guid === 'string' ? rec.guid : undefined
+    this.log.warn(`imsg sent a malformed message row (${c.problem}); skipped it${c.cursor === undefined ? '' : ` (row ${c.cursor})`}`, {
+      reason: 'malformed',
+      rowid: c.cursor,
+      guid,
+    })
+    if (c.cursor === undefined) return
+    this.inflight.add(c.cursor)
+    if (c.cursor > this.maxReceived) this.maxReceived = c.cursor
+    void this.completeAt(c.cursor)
   }
 
   private agentFor(env: Envelope, account: ResolvedAccount): ResolvedAgent {

@@ -38,6 +38,52 @@ export interface WireMessage {
   cursor?: number
 }
 
+const STRING_FIELDS = ['guid', 'sender', 'sender_name', 'text', 'created_at', 'reply_to_guid', 'chat_identifier', 'chat_guid', 'chat_name'] as const
+const BOOLEAN_FIELDS = ['is_from_me', 'is_group', 'is_reaction'] as const
+const ATTACHMENT_STRINGS = ['filename', 'transfer_name', 'mime_type', 'original_path'] as const
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Absent or null (the protocol omits optional fields; some imsg builds write null). */
+function absent(v: unknown): boolean {
+  return v === undefined || v === null
+}
+
+export type WireCheck = {ok: true; msg: WireMessage} | {ok: false; problem: string; /** The row's cursor position, when that much is valid. */ cursor?: number}
+
+/**
+ * Checks a `message` notification's fields before anything reads them: a row with a field of the
+ * wrong type (a numeric text, `attachments: "x"`, `"id": "abc"`) would throw deep in the pipeline
+ * or corrupt the cursor. Such a row is reported, not normalised.
+ */
+export function checkWireMessage(m: unknown): WireCheck {
+  if (!isRecord(m)) return {ok: false, problem: 'the message is not an object'}
+  const idOk = Number.isSafeInteger(m.id) && (m.id as number) >= 0
+  const cursorOk = absent(m.cursor) || (Number.isSafeInteger(m.cursor) && (m.cursor as number) >= 0)
+  const cursor = idOk && cursorOk ? ((absent(m.cursor) ? m.id : m.cursor) as number) : undefined
+  const bad = (problem: string): WireCheck => ({ok: false, problem, cursor})
+  if (!idOk) return bad(`id is ${JSON.stringify(m.id) ?? 'missing'}, not a row number`)
+  if (!cursorOk) return bad(`cursor is ${JSON.stringify(m.cursor)}, not a row number`)
+  for (const f of STRING_FIELDS) if (!absent(m[f]) && typeof m[f] !== 'string') return bad(`${f} is a ${typeof m[f]}, not a string`)
+  for (const f of BOOLEAN_FIELDS) if (!absent(m[f]) && typeof m[f] !== 'boolean') return bad(`${f} is a ${typeof m[f]}, not a boolean`)
+  if (!absent(m.chat_id) && !Number.isSafeInteger(m.chat_id)) return bad(`chat_id is ${JSON.stringify(m.chat_id)}, not a number`)
+  if (!absent(m.participants) && !(Array.isArray(m.participants) && m.participants.every((p) => typeof p === 'string'))) {
+    return bad('participants is not a list of strings')
+  }
+  if (!absent(m.attachments)) {
+    if (!Array.isArray(m.attachments)) return bad(`attachments is a ${typeof m.attachments}, not a list`)
+    for (const a of m.attachments) {
+      if (!isRecord(a)) return bad('an attachment is not an object')
+      for (const f of ATTACHMENT_STRINGS) if (!absent(a[f]) && typeof a[f] !== 'string') return bad(`attachment ${f} is a ${typeof a[f]}, not a string`)
+      if (!absent(a.total_bytes) && typeof a.total_bytes !== 'number') return bad('attachment total_bytes is not a number')
+      if (!absent(a.missing) && typeof a.missing !== 'boolean') return bad('attachment missing is not a boolean')
+    }
+  }
+  return {ok: true, msg: m as unknown as WireMessage}
+}
+
 export interface NormalizeOptions {
   accountId: string
   /** The account's `groups` map: a chat listed there is a group even when imsg says is_group=false. */
@@ -91,6 +137,7 @@ export function normalizeMessage(msg: WireMessage, opts: NormalizeOptions): Enve
     messageId: msg.id,
     guid: msg.guid ?? '',
     isFromMe: msg.is_from_me === true,
+    ...(typeof msg.is_from_me === 'boolean' ? {} : {isFromMeKnown: false}),
     cursor: typeof msg.cursor === 'number' ? msg.cursor : msg.id,
   }
 }

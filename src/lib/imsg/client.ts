@@ -28,6 +28,7 @@ import type {
   TapbackResult,
   WatchSubscribeParams,
 } from './types.js'
+import {LineFramer} from './line-framer.js'
 
 export interface ImsgClientOptions {
   /** imsg, or a wrapper script that runs it (only stdio is needed); a bare name is resolved on PATH. */
@@ -49,7 +50,17 @@ export interface ImsgClientOptions {
   diagnosticLines?: number
   /** A continuing flood of non-JSON lines is summarised (one count line) at most this often; default 60000 ms. */
   floodLogIntervalMs?: number
+  /** Longest stdout line accepted, in characters; longer ones are skipped and logged. Default MAX_LINE_CHARS. */
+  maxLineChars?: number
 }
+
+/**
+ * Longest line read from imsg (16 MiB of characters). A message notification carries the whole
+ * text, so this bounds one message; a longer line is skipped (logged) and the stream goes on.
+ */
+export const MAX_LINE_CHARS = 16 * 1024 * 1024
+/** stderr lines are diagnostics only: longer ones are skipped. */
+const MAX_STDERR_LINE_CHARS = 64 * 1024
 
 export interface RequestOptions {
   timeoutMs?: number
@@ -158,11 +169,11 @@ export class ImsgClient {
   private readonly early = new Map<number, unknown[]>()
   private earlyCount = 0
   private readonly endedSubs = new Set<number>()
-  private stdoutBuf = ''
+  private readonly stdoutLines: LineFramer
   private readonly nonJson: string[] = []
   private nonJsonCount = 0
   private readonly stderrTail: string[] = []
-  private stderrBuf = ''
+  private readonly stderrLines: LineFramer
   private kind?: OutputKind
   private readonly floodLogIntervalMs: number
   private floodLoggedAt = 0
@@ -180,6 +191,14 @@ export class ImsgClient {
     this.closeGraceMs = opts.closeGraceMs ?? 2000
     this.diagLines = opts.diagnosticLines ?? 20
     this.floodLogIntervalMs = opts.floodLogIntervalMs ?? 60_000
+    const maxLine = opts.maxLineChars ?? MAX_LINE_CHARS
+    this.stdoutLines = new LineFramer(maxLine, (line) => this.onLine(line), (chars) => {
+      this.log.warn(
+        `imsg sent a line of ${(chars / 1048576).toFixed(1)} MiB, more than the ${(maxLine / 1048576).toFixed(1)} MiB limit (a message with a huge text?); skipped it`,
+        {chars, limit: maxLine},
+      )
+    })
+    this.stderrLines = new LineFramer(MAX_STDERR_LINE_CHARS, (line) => this.onStderrLine(line), () => this.onStderrLine('(a stderr line over 64 KiB was skipped)'))
     this.exited = new Promise((resolve) => {
       this.resolveExited = resolve
     })
@@ -263,7 +282,7 @@ export class ImsgClient {
     return {
       stdoutLines: [...this.nonJson],
       stdoutLineCount: this.nonJsonCount,
-      stderrLines: [...this.stderrTail, ...(this.stderrBuf.trim() ? [this.stderrBuf.trim()] : [])].slice(-this.diagLines),
+      stderrLines: [...this.stderrTail, ...(this.stderrLines.rest().trim() ? [this.stderrLines.rest().trim().slice(0, 2000)] : [])].slice(-this.diagLines),
       kind: this.kind,
     }
   }
@@ -432,26 +451,19 @@ export class ImsgClient {
   // ---- inbound ----
 
   private onStdout(chunk: string): void {
-    this.stdoutBuf += chunk
-    let nl: number
-    while ((nl = this.stdoutBuf.indexOf('\n')) !== -1) {
-      const line = this.stdoutBuf.slice(0, nl)
-      this.stdoutBuf = this.stdoutBuf.slice(nl + 1)
-      this.onLine(line)
-    }
+    this.stdoutLines.push(chunk)
   }
 
   private onStderr(chunk: string): void {
-    this.stderrBuf += chunk
-    let nl: number
-    while ((nl = this.stderrBuf.indexOf('\n')) !== -1) {
-      const line = this.stderrBuf.slice(0, nl).trimEnd()
-      this.stderrBuf = this.stderrBuf.slice(nl + 1)
-      if (line === '') continue
-      this.stderrTail.push(line)
-      if (this.stderrTail.length > this.diagLines) this.stderrTail.shift()
-      this.log.debug('imsg stderr', {line})
-    }
+    this.stderrLines.push(chunk)
+  }
+
+  private onStderrLine(raw: string): void {
+    const line = raw.trimEnd()
+    if (line === '') return
+    this.stderrTail.push(line)
+    if (this.stderrTail.length > this.diagLines) this.stderrTail.shift()
+    this.log.debug('imsg stderr', {line})
   }
 
   private onLine(raw: string): void {
@@ -654,11 +666,8 @@ export class ImsgClient {
 
   private finish(info: ExitInfo): void {
     if (this.exitInfo) return
-    if (this.stdoutBuf.trim() !== '') {
-      const rest = this.stdoutBuf
-      this.stdoutBuf = ''
-      this.onLine(rest)
-    }
+    const rest = this.stdoutLines.takeRest()
+    if (rest.trim() !== '') this.onLine(rest)
     this.exitInfo = info
     live.delete(this)
     // Release our pipe ends: a grandchild still holding them (a wrapper that did not `exec`)

@@ -376,7 +376,7 @@ export class Delivery {
       const r = await this.sendChunk(params, req, key, i, chunks.length)
       if (r.ok) {
         this.limiter.record(key)
-        o.echoes?.recordSend(key, text, r.result)
+        o.echoes?.recordSend(key, text, r.result, req.to)
         sent = i + 1
         ackedAt = o.now()
         if (o.state && req.inboundGuid && chunks.length > 1) await o.state.chunkSent(req.inboundGuid, sent)

@@ -38,6 +38,8 @@ interface Snapshot {
   cursor: number
   /** Which imsg source (cliPath + dbPath) the cursor counts rows of; absent in older snapshots. */
   source?: string
+  /** chat.db's newest message time at the first start (ms): rows created before it are never answered. */
+  firstStartFence?: number
   seen: string[]
   pending: PendingSend[]
 }
@@ -65,8 +67,12 @@ export function accountStateDir(stateDir: string, accountId: string): string {
 
 export class AccountState {
   cursor = 0
+  /** What open() recovered from (logged by the gateway). */
+  readonly warnings: string[] = []
   /** The imsg source the cursor belongs to (see Snapshot.source). */
   source: string | undefined
+  /** See Snapshot.firstStartFence; set with the first-start cursor. */
+  firstStartFence: number | undefined
   private readonly seen = new Set<string>()
   private readonly pendingSends = new Map<string, PendingSend>()
   private fd: number | undefined
@@ -111,15 +117,22 @@ export class AccountState {
       let snap: Snapshot
       try {
         snap = JSON.parse(snapText) as Snapshot
-        if (typeof snap.cursor !== 'number' || !Array.isArray(snap.seen)) throw new Error('missing cursor or seen')
+        if (!Array.isArray(snap.seen)) throw new Error('missing seen')
       } catch (error) {
         throw new RemoteclawError(`gateway state ${s.snapshotFile} is unreadable: ${(error as Error).message}`, {
           code: 'state_corrupt',
           fix: `Move it aside to start from "now" (messages received while the gateway was down are then not answered): mv ${s.snapshotFile} ${s.snapshotFile}.bad`,
         })
       }
-      s.cursor = snap.cursor
+      if (typeof snap.cursor === 'number' && Number.isFinite(snap.cursor)) s.cursor = snap.cursor
+      else {
+        // Older versions could save a non-finite cursor (written as null) after a malformed row.
+        s.warnings.push(
+          `the saved cursor in ${s.snapshotFile} is ${JSON.stringify(snap.cursor) ?? 'missing'}, not a row number; starting from the newest message (first-start rule)`,
+        )
+      }
       s.source = typeof snap.source === 'string' ? snap.source : undefined
+      s.firstStartFence = typeof snap.firstStartFence === 'number' && Number.isFinite(snap.firstStartFence) ? snap.firstStartFence : undefined
       for (const g of snap.seen) s.seen.add(g)
       for (const p of snap.pending ?? []) s.pendingSends.set(p.inboundGuid, p)
     }
@@ -150,11 +163,11 @@ export class AccountState {
     switch (rec.t) {
       case 'done': {
         if (rec.guid) this.seen.add(rec.guid)
-        if (rec.cursor > this.cursor) this.cursor = rec.cursor
+        if (Number.isFinite(rec.cursor) && rec.cursor > this.cursor) this.cursor = rec.cursor
         break
       }
       case 'cursor': {
-        if (rec.cursor > this.cursor) this.cursor = rec.cursor
+        if (Number.isFinite(rec.cursor) && rec.cursor > this.cursor) this.cursor = rec.cursor
         break
       }
       case 'pending': {
@@ -216,6 +229,8 @@ export class AccountState {
 
   /** Marks a message handled and advances the cursor; durable when the promise resolves. */
   async markDone(guid: string, cursor: number): Promise<void> {
+    // A non-finite cursor would be saved as null and make the state unreadable: keep the old one.
+    if (!Number.isFinite(cursor)) cursor = this.cursor
     const rec: JournalRecord = {t: 'done', guid, cursor}
     this.apply(rec)
     this.trimSeen()
@@ -223,7 +238,7 @@ export class AccountState {
   }
 
   async setCursor(cursor: number): Promise<void> {
-    if (cursor <= this.cursor) return
+    if (!Number.isFinite(cursor) || cursor <= this.cursor) return
     const rec: JournalRecord = {t: 'cursor', cursor}
     this.apply(rec)
     await this.append(rec)
@@ -305,7 +320,14 @@ export class AccountState {
 
   /** Rewrites the snapshot atomically, then truncates the journal. */
   async compact(): Promise<void> {
-    const snap: Snapshot = {version: 1, cursor: this.cursor, source: this.source, seen: [...this.seen], pending: this.pending()}
+    const snap: Snapshot = {
+      version: 1,
+      cursor: this.cursor,
+      source: this.source,
+      firstStartFence: this.firstStartFence,
+      seen: [...this.seen],
+      pending: this.pending(),
+    }
     await writeFileAtomic600(this.snapshotFile, JSON.stringify(snap))
     if (this.fd !== undefined) {
       fs.closeSync(this.fd)

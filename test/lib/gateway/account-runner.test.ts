@@ -8,7 +8,9 @@ import {resolveAgents} from '../../../src/lib/agents/resolve.js'
 import {createContext} from '../../../src/lib/context.js'
 import {createLogger, type LogRecord} from '../../../src/lib/log.js'
 import type {RemoteclawConfig} from '../../../src/lib/config/schema.js'
-import {tempDir} from '../../helpers/cli.js'
+import {REPO_ROOT, tempDir} from '../../helpers/cli.js'
+import {AccountState} from '../../../src/lib/state/account-state.js'
+import type {AgentTurn} from '../../../src/lib/gateway/ports.js'
 
 /** An `imsg` that never answers and ignores SIGTERM: closing it takes the full grace (stdin EOF, TERM, KILL). */
 function stubbornImsg(dir: string): string {
@@ -47,5 +49,67 @@ describe('AccountRunner supervision (in process)', function () {
     const result = await Promise.race([stopped, new Promise<string>((r) => setTimeout(() => r('still waiting on the backoff'), 8_000))])
     expect(result).to.equal('stopped')
     await stopped
+  })
+})
+
+describe('AccountRunner: malformed notifications (fake imsg)', function () {
+  this.timeout(60_000)
+  let t: ReturnType<typeof tempDir>
+  beforeEach(() => {
+    t = tempDir('rc-runner-')
+  })
+  afterEach(() => t.cleanup())
+
+  it('logs and skips each row with a field of the wrong type, keeps the child, answers the next row, and saves a readable cursor past them', async () => {
+    const fake = path.join(REPO_ROOT, 'test', 'fixtures', 'fake-imsg.mjs')
+    const config = {channels: {imessage: {cliPath: fake, dmPolicy: 'open', allowFrom: ['*'], rpcTimeoutMs: 5000}}} as unknown as RemoteclawConfig
+    const records: LogRecord[] = []
+    const log = createLogger({level: 'debug', write: () => {}, onRecord: (r) => records.push(r)})
+    // The supervisor spawns imsg with this process's environment.
+    process.env.FAKE_BAD_ROWS = '1'
+    const ctx = createContext({env: {HOME: t.dir}, home: t.dir, stateDir: t.dir, configPath: path.join(t.dir, 'remoteclaw.json'), log})
+    const agents = resolveAgents(config)
+    const turns: AgentTurn[] = []
+    const runner = new AccountRunner(resolveAccount(config, undefined, ctx), {
+      ctx,
+      log,
+      health: new HealthRecorder(t.dir, Date.now),
+      runAgent: async (turn) => (turns.push(turn), {text: ''}),
+      agents: () => agents,
+      timings: {debounceMs: 20, backoffBaseMs: 100, maxBackoffMs: 1000, probeIntervalMs: 0, drainTimeoutMs: 5000},
+    })
+    try {
+      await runner.start()
+    } finally {
+      delete process.env.FAKE_BAD_ROWS
+    }
+    const end = Date.now() + 20_000
+    while (turns.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+    await new Promise((r) => setTimeout(r, 300))
+    await runner.stop()
+    expect(turns.map((x) => x.env.text)).to.deep.equal(['good'])
+    expect(records.filter((r) => /imsg stopped|restarting imsg/.test(r.msg)), 'no child restart').to.deep.equal([])
+    const skipped = records.filter((r) => /malformed message row/.test(r.msg)).map((r) => r.msg)
+    expect(skipped).to.have.length(4)
+    expect(skipped[0]).to.contain('text is a number')
+    expect(skipped[1]).to.contain('attachments is a string')
+    expect(skipped[2]).to.contain('chat_guid is a number')
+    expect(skipped[3]).to.contain('id is "abc"')
+    const state = await AccountState.open(t.dir, 'default')
+    expect(state.cursor).to.equal(8)
+    await state.close()
+  })
+
+  it('opens a state file whose cursor an older version saved as null, starting by the first-start rule', async () => {
+    const dir = path.join(t.dir, 'gateway', 'accounts', 'default')
+    fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({version: 1, cursor: null, seen: ['G1'], pending: []}), {mode: 0o600})
+    const state = await AccountState.open(t.dir, 'default')
+    expect(state.cursor).to.equal(0)
+    expect(state.has('G1')).to.equal(true)
+    expect(state.warnings.join()).to.match(/saved cursor .* is null, not a row number; starting from the newest message/)
+    await state.markDone('G2', Number.POSITIVE_INFINITY)
+    await state.close()
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).cursor).to.equal(0)
   })
 })

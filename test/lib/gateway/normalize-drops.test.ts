@@ -65,19 +65,50 @@ describe('drop rules', () => {
     expect(checkDrop(normalizeMessage(wire({created_at: '2026-05-01T09:00:00Z'}), opts()), {...ctx(now), maxInboundAgeMinutes: 0})).to.equal(undefined)
   })
 
-  it('echo: a self-chat copy of a reply is dropped once; after our own row arrives the window shrinks to 3 s', () => {
+  it("before-first-start: a row created before chat.db's newest message at the first start is never answered, whatever its ROWID", () => {
+    const now = Date.parse('2026-05-01T10:05:00Z')
+    const fence = Date.parse('2026-05-01T10:00:00Z')
+    const older = normalizeMessage(wire({id: 99, created_at: '2026-05-01T09:59:00Z'}), opts())
+    const drop = checkDrop(older, {...ctx(now), firstStartFence: fence})!
+    expect(drop.reason).to.equal('before-first-start')
+    expect(drop.detail).to.contain('before the gateway first started')
+    expect(checkDrop(normalizeMessage(wire({id: 100, created_at: '2026-05-01T10:01:00Z'}), opts()), {...ctx(now), firstStartFence: fence})).to.equal(undefined)
+  })
+
+  it('echo by text: only for a send imsg gave no id/guid, a row whose is_from_me was lost, from the addressee; once; 3 s after our own row', () => {
     let t = 1_000_000
     const echoes = new EchoTracker(() => t)
-    echoes.recordSend('chat_id:42', 'hello')
+    echoes.recordSend('chat_id:42', 'hello', {}, '+15551234567')
     const own = normalizeMessage(wire({is_from_me: true}), opts())
     expect(checkDrop(own, {...ctx(t, echoes)})!.reason).to.equal('own-send')
-    const copy = normalizeMessage(wire({guid: 'G-11', id: 11, created_at: new Date(t).toISOString()}), opts())
+    const copy = normalizeMessage(wire({guid: 'G-11', id: 11, is_from_me: undefined, created_at: new Date(t).toISOString()}), opts())
+    expect(copy.isFromMeKnown).to.equal(false)
     expect(checkDrop(copy, ctx(t, echoes))!.reason).to.equal('echo')
     expect(checkDrop(copy, ctx(t, echoes)), 'matched once only').to.equal(undefined)
-    echoes.recordSend('chat_id:42', 'hello')
+    echoes.recordSend('chat_id:42', 'hello', {}, '+15551234567')
     checkDrop(own, ctx(t, echoes))
     t += 4_000
     expect(checkDrop({...copy, createdAt: t}, ctx(t, echoes)), 'a person repeating the words later is answered').to.equal(undefined)
+  })
+
+  it("a person's message is never an echo by text: is_from_me false, another sender, or the send's id/guid known", () => {
+    const t = 1_000_000
+    const at = new Date(t).toISOString()
+    // The agent answered "ok" and imsg returned the send's id and guid; the person writes "ok".
+    const echoes = new EchoTracker(() => t)
+    echoes.recordSend('chat_id:42', 'ok', {id: 500, guid: 'SENT-1'}, '+15551234567')
+    const person = normalizeMessage(wire({guid: 'G-12', id: 12, text: 'ok', created_at: at}), opts())
+    expect(checkDrop(person, ctx(t, echoes)), 'is_from_me: false').to.equal(undefined)
+    const lost = normalizeMessage(wire({guid: 'G-13', id: 13, text: 'ok', is_from_me: undefined, created_at: at}), opts())
+    expect(checkDrop(lost, ctx(t, echoes)), 'id/guid known: text does not stand in').to.equal(undefined)
+    expect(checkDrop(normalizeMessage(wire({guid: 'SENT-1', id: 500, text: 'ok', created_at: at}), opts()), ctx(t, echoes))!.reason, 'the send itself').to.equal('echo')
+    // No id/guid returned: still not for is_from_me false, nor for another sender in the chat.
+    const noIds = new EchoTracker(() => t)
+    noIds.recordSend('chat_id:42', 'ok', {}, '+15551234567')
+    expect(checkDrop(person, ctx(t, noIds)), 'is_from_me: false, no ids').to.equal(undefined)
+    const other = normalizeMessage(wire({guid: 'G-14', id: 14, text: 'ok', sender: '+15559990000', is_from_me: undefined, created_at: at}), opts())
+    expect(checkDrop(other, ctx(t, noIds)), 'another sender').to.equal(undefined)
+    expect(checkDrop(lost, ctx(t, noIds))!.reason, 'flag lost, from the addressee').to.equal('echo')
   })
 })
 

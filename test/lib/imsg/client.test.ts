@@ -281,6 +281,19 @@ describe('ImsgClient', () => {
       expect((await it.next()).done).to.equal(true)
     })
 
+    it('a line longer than maxLineChars is skipped with a warning naming its size, and the stream goes on', async () => {
+      const {c, records} = track(client({FAKE_LONG_LINE: '300000'}, {maxLineChars: 100_000}))
+      const stream = await c.subscribe({since_rowid: -1})
+      const it = stream[Symbol.asyncIterator]()
+      expect((await it.next()).value.id).to.equal(3)
+      const warn = records.find((r) => /imsg sent a line of 0\.3 MiB, more than the 0\.1 MiB limit/.test(r.msg))
+      expect(warn, 'logged').to.not.equal(undefined)
+      expect(warn!.fields?.chars).to.be.greaterThan(300_000)
+      // Requests still work after the skipped line.
+      expect((await c.chatsList({limit: 1})).chats).to.have.length(1)
+      await stream.unsubscribe()
+    })
+
     it('an error notification ends the stream with a typed cause and unsubscribes', async () => {
       const {dir, cleanup} = tempDir()
       try {

@@ -171,12 +171,16 @@ describe('Delivery', () => {
     expect(isRetrySafe(new Error('boom'))).to.equal(false)
   })
 
-  it('registers each sent chunk with the echo tracker', async () => {
+  it('registers each sent chunk with the echo tracker: by the returned id, by text only when imsg returned none', async () => {
     const {d, echoes} = setup()
     await d.deliver(req('mirror'))
-    const env = {chat: {chatId: 7}, sender: {handle: '+15550001111', raw: '+15550001111'}, text: 'mirror', guid: 'x', messageId: 99} as unknown as Envelope
-    expect(echoes.isEcho(env)).to.deep.equal({match: 'text'})
-    expect(echoes.isEcho(env), 'a match is consumed once').to.equal(undefined)
+    const env = {chat: {chatId: 7}, sender: {handle: '', raw: ''}, text: 'mirror', guid: 'x', messageId: 1, isFromMeKnown: false} as unknown as Envelope
+    expect(echoes.isEcho(env)).to.deep.equal({match: 'id'})
+    expect(echoes.isEcho({...env, messageId: 2}), 'no text entry when the id is known').to.equal(undefined)
+    const bare = setup({send: async () => ({})})
+    await bare.d.deliver(req('mirror'))
+    expect(bare.echoes.isEcho({...env, messageId: 3})).to.deep.equal({match: 'text'})
+    expect(bare.echoes.isEcho({...env, messageId: 3}), 'a match is consumed once').to.equal(undefined)
   })
 })
 
