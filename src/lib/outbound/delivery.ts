@@ -274,14 +274,37 @@ export class Delivery {
     }
     if (chunks.length === 0 && (req.files ?? []).length === 0) return Promise.resolve({status: 'empty', chunks: 0, sentChunks: 0})
     this.inFlight++
+    // Journaled when queued, not when its turn in the chat's queue comes: a send waiting behind
+    // earlier ones (rate limit, a slow imsg) then survives a kill -9 and is settled after the next
+    // start. Active at once, so a child restart's replay does not resume it while it waits.
+    const begun = this.beginJournal(req, chunks)
+    begun.catch(() => {}) // observed below, once the queue reaches it
+    if (req.inboundGuid) this.active.add(req.inboundGuid)
     const prev = this.tails.get(key) ?? Promise.resolve()
-    const run = prev.then(() => this.sendChunks(req, key, chunks, 0, true))
+    const run = prev.then(() => begun).then(() => this.sendChunks(req, key, chunks, 0))
     const tail = run.catch(() => {}).finally(() => {
       this.inFlight--
+      if (req.inboundGuid) this.active.delete(req.inboundGuid)
       if (this.tails.get(key) === tail) this.tails.delete(key)
     })
     this.tails.set(key, tail)
     return run
+  }
+
+  private beginJournal(req: ReplyRequest, chunks: string[]): Promise<void> {
+    const o = this.o
+    if (!o.state || !req.inboundGuid) return Promise.resolve()
+    const tracked = req.chatId > 0 && (o.trackedSend?.() ?? false)
+    return o.state.beginSend({
+      inboundGuid: req.inboundGuid,
+      chatId: req.chatId,
+      to: req.to,
+      texts: chunks,
+      sent: 0,
+      startedAt: o.now(),
+      id: (o.newEntryId ?? randomUUID)(),
+      ...(tracked ? {tracked: true} : {}),
+    })
   }
 
   /** Resends the unconfirmed chunks of a journaled send (crash recovery). */
@@ -291,7 +314,7 @@ export class Delivery {
     if (req.inboundGuid) this.active.add(req.inboundGuid)
     this.inFlight++
     const prev = this.tails.get(key) ?? Promise.resolve()
-    const run = prev.then(() => this.sendChunks(req, key, chunks, from, false))
+    const run = prev.then(() => this.sendChunks(req, key, chunks, from))
     const tail = run.catch(() => {}).finally(() => {
       this.inFlight--
       if (this.tails.get(key) === tail) this.tails.delete(key)
@@ -315,33 +338,20 @@ export class Delivery {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()])
   }
 
-  private async sendChunks(req: ReplyRequest, key: string, chunks: string[], from: number, journal: boolean): Promise<DeliveryOutcome> {
+  private async sendChunks(req: ReplyRequest, key: string, chunks: string[], from: number): Promise<DeliveryOutcome> {
     const o = this.o
     const log = o.log
     if (req.inboundGuid) this.active.add(req.inboundGuid)
     try {
-      return await this.sendChunksJournaled(req, key, chunks, from, journal)
+      return await this.sendChunksJournaled(req, key, chunks, from)
     } finally {
       if (req.inboundGuid) this.active.delete(req.inboundGuid)
     }
   }
 
-  private async sendChunksJournaled(req: ReplyRequest, key: string, chunks: string[], from: number, journal: boolean): Promise<DeliveryOutcome> {
+  private async sendChunksJournaled(req: ReplyRequest, key: string, chunks: string[], from: number): Promise<DeliveryOutcome> {
     const o = this.o
     const log = o.log
-    if (journal && o.state && req.inboundGuid) {
-      const tracked = req.chatId > 0 && (o.trackedSend?.() ?? false)
-      await o.state.beginSend({
-        inboundGuid: req.inboundGuid,
-        chatId: req.chatId,
-        to: req.to,
-        texts: chunks,
-        sent: 0,
-        startedAt: o.now(),
-        id: (o.newEntryId ?? randomUUID)(),
-        ...(tracked ? {tracked: true} : {}),
-      })
-    }
     let sent = from
     let ackedAt: number | undefined
     let outcome: DeliveryOutcome | undefined

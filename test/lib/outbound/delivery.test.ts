@@ -5,6 +5,8 @@ import {Delivery, isRetrySafe, type SendParams} from '../../../src/lib/outbound/
 import {LoopBreaker} from '../../../src/lib/outbound/rate-limit.js'
 import {EchoTracker} from '../../../src/lib/outbound/echoes.js'
 import type {Envelope} from '../../../src/lib/core/envelope.js'
+import {AccountState} from '../../../src/lib/state/account-state.js'
+import {tempDir} from '../../helpers/cli.js'
 
 function setup(opts: {send?: (p: SendParams) => Promise<{id?: number; guid?: string}>; perMinute?: number; limit?: number; maxChunks?: number} = {}) {
   let clock = 1_000_000
@@ -119,6 +121,45 @@ describe('Delivery', () => {
     await Promise.all([first, resumed])
     expect(sent).to.deep.equal(['first', 'two'])
     expect(d.active.has('G-1')).to.equal(false)
+  })
+
+  it('a reply queued behind another is journaled at once and counts as active, so a kill -9 while it waits does not lose it', async () => {
+    const dir = tempDir('rc-delivery-')
+    try {
+      const state = await AccountState.open(dir.dir, 'default')
+      let release!: () => void
+      const gate = new Promise<void>((r) => (release = r))
+      const sent: string[] = []
+      const d = new Delivery({
+        send: async (p) => {
+          if (p.text === 'first') await gate
+          sent.push(p.text)
+          return {id: sent.length}
+        },
+        log: createLogger({level: 'debug', write: () => {}}),
+        now: () => 1_000_000,
+        perMinute: () => 100,
+        chunking: () => ({limit: 4000, mode: 'length'}),
+        state,
+      })
+      const first = d.deliver({...req('first'), inboundGuid: 'G-1'})
+      const second = d.deliver({...req('second', 8), inboundGuid: 'G-2'})
+      const queued = d.deliver({...req('queued'), inboundGuid: 'G-3'})
+      await new Promise((r) => setTimeout(r, 20))
+      // G-3 waits behind G-1 in chat 7 and has not been tried, yet it is in the journal and active
+      expect(sent).to.deep.equal(['second'])
+      expect(state.pending().map((p) => p.inboundGuid)).to.include.members(['G-1', 'G-3'])
+      expect(state.pending().find((p) => p.inboundGuid === 'G-3')).to.deep.include({texts: ['queued'], sent: 0})
+      expect(d.active.has('G-3')).to.equal(true)
+      release()
+      await Promise.all([first, second, queued])
+      expect(sent).to.deep.equal(['second', 'first', 'queued'])
+      expect(state.pending()).to.deep.equal([])
+      expect(d.active.size).to.equal(0)
+      await state.close()
+    } finally {
+      dir.cleanup()
+    }
   })
 
   it('never retries -32001 (outcome unknown) and logs it', async () => {
