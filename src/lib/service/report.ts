@@ -24,19 +24,9 @@ export function grantLines(spec: Pick<ServiceSpec, 'programArguments' | 'node' |
   return lines
 }
 
-export interface ServiceStatusJson {
+/** `gateway status --json`: the service manager's facts (ServiceStatus) plus the gateway's health. */
+export interface ServiceStatusJson extends ServiceStatus {
   schemaVersion: number
-  manager: string
-  name: string
-  file: string
-  installed: boolean
-  ours?: boolean
-  loaded: boolean
-  running: boolean
-  pid?: number
-  state?: string
-  lastExitStatus?: number
-  linger?: boolean
   /** The gateway's own health (as `channels status` shows it). */
   health: {state: string; pid?: number; updatedAt?: string; summary: string; healthy: boolean}
   /** Why it is not healthy (empty when it is). */
