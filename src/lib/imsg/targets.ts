@@ -113,14 +113,5 @@ export function formatTarget(t: Target): string {
  * chat_identifier, which is the handle.
  */
 export function targetToChatSelector(t: Target): ChatSelector {
-  switch (t.kind) {
-    case 'chat_id':
-      return {chat_id: t.chatId}
-    case 'chat_guid':
-      return {chat_guid: t.chatGuid}
-    case 'chat_identifier':
-      return {chat_identifier: t.chatIdentifier}
-    case 'handle':
-      return {chat_identifier: t.handle}
-  }
+  return t.kind === 'handle' ? {chat_identifier: t.handle} : (targetToSendParams(t) as ChatSelector)
 }

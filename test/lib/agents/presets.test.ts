@@ -9,20 +9,9 @@ import type {Envelope} from '../../../src/lib/core/envelope.js'
 import {createLogger, type LogRecord} from '../../../src/lib/log.js'
 import {FAKE_CLIS, installFakeClis} from '../../helpers/agent-clis.js'
 import {tempDir} from '../../helpers/cli.js'
+import {dmEnvelope} from '../../helpers/envelope.js'
 
-const env: Envelope = {
-  accountId: 'default',
-  chat: {chatId: 7, guid: 'iMessage;-;+15551230001', identifier: '+15551230001', name: '', participants: ['+15551230001']},
-  isGroup: false,
-  sender: {handle: '+15551230001', raw: '+15551230001'},
-  text: 'hello',
-  attachments: [],
-  createdAt: 0,
-  messageId: 1,
-  guid: 'G1',
-  isFromMe: false,
-  cursor: 1,
-}
+const env: Envelope = dmEnvelope()
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex')
 
 describe('preset agent CLIs (fake CLIs following each documented event stream)', function () {

@@ -13,20 +13,9 @@ import {sessionKeyFor} from '../../../src/lib/sessions/keys.js'
 import {SessionStore, sessionsFile} from '../../../src/lib/sessions/store.js'
 import {installFakeClis} from '../../helpers/agent-clis.js'
 import {tempDir} from '../../helpers/cli.js'
+import {dmEnvelope} from '../../helpers/envelope.js'
 
-const env: Envelope = {
-  accountId: 'default',
-  chat: {chatId: 7, guid: 'iMessage;-;+15551230001', identifier: '+15551230001', name: '', participants: ['+15551230001']},
-  isGroup: false,
-  sender: {handle: '+15551230001', raw: '+15551230001'},
-  text: '',
-  attachments: [],
-  createdAt: 0,
-  messageId: 1,
-  guid: 'G1',
-  isFromMe: false,
-  cursor: 1,
-}
+const env: Envelope = dmEnvelope({text: ''})
 
 describe('session continuity (store + fake CLIs, injected clock)', function () {
   this.timeout(60_000)
