@@ -4,5 +4,11 @@ const argv = process.argv.slice(2)
 if ((process.env.NO_COLOR ?? '') !== '' || process.env.TERM === 'dumb' || argv.includes('--no-color') || argv.includes('--json')) {
   process.env.FORCE_COLOR = '0'
 }
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
+// dist/remoteclaw.cjs is oclif with every command in one bundle (scripts/bundle.mjs), compiled
+// with V8's code cache (src/cli/code-cache.ts).
+// The bundle's import() calls come here: code compiled with a code cache cannot make them.
+globalThis.__rcDynamicImport = (specifier) => import(specifier)
+const {fileURLToPath} = await import('node:url')
+const {loadBundle} = await import('../dist/cli/code-cache.js')
+const {exports} = loadBundle(fileURLToPath(new URL('../dist/remoteclaw.cjs', import.meta.url)))
+await exports.execute({dir: import.meta.url})

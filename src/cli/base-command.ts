@@ -1,4 +1,6 @@
-import {Command, Flags, Interfaces} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
+import {Command} from '@oclif/core/command'
+import type {Interfaces} from '@oclif/core'
 import chalk from 'chalk'
 import {createContext, type Context} from '../lib/context.js'
 import {ExitCode, RemoteclawError} from '../lib/errors.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {NotFoundError} from '../lib/errors.js'

@@ -2,7 +2,10 @@ import {randomBytes} from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
+import {resolveConfigPath, resolveStateDir} from './core/state-dir.js'
 import {createLogger, type Logger} from './log.js'
+
+export {expandHome, resolveConfigPath, resolveStateDir} from './core/state-dir.js'
 
 /** The process spawner. Always argv-style (execa, no shell): user and message data never reach a shell. */
 export type Spawner = typeof execa
@@ -27,24 +30,6 @@ export interface Context {
   platform: NodeJS.Platform
   /** The user id (launchd's gui/<uid> domain, loginctl); from process.getuid() by default. */
   uid?: number
-}
-
-export function expandHome(p: string, home: string): string {
-  if (p === '~') return home
-  if (p.startsWith('~/')) return path.join(home, p.slice(2))
-  return p
-}
-
-export function resolveStateDir(env: NodeJS.ProcessEnv, home: string): string {
-  const fromEnv = env.REMOTECLAW_STATE_DIR
-  if (fromEnv && fromEnv.trim() !== '') return path.resolve(expandHome(fromEnv, home))
-  return path.join(home, '.remoteclaw')
-}
-
-export function resolveConfigPath(env: NodeJS.ProcessEnv, home: string): string {
-  const fromEnv = env.REMOTECLAW_CONFIG_PATH
-  if (fromEnv && fromEnv.trim() !== '') return path.resolve(expandHome(fromEnv, home))
-  return path.join(resolveStateDir(env, home), 'remoteclaw.json')
 }
 
 export function createContext(overrides: Partial<Context> = {}): Context {

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {renderDoctorReport, runDoctor, type DoctorReport} from '../../lib/permissions/doctor.js'
 import {defaultDoctorDeps} from '../../lib/permissions/deps.js'

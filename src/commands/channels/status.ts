@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {resolveAccount, resolveAccounts} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'

@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {resolvedAccountValues, resolvedValue, type ResolvedValue} from '../../lib/config/resolved.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {chalkStderr} from 'chalk'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {createContext} from '../../lib/context.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import path from 'node:path'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, resolveAccounts} from '../../lib/config/accounts.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {CommandRunner} from '../../lib/service/exec.js'
 import {SERVICE_SCHEMA_VERSION} from '../../lib/service/report.js'

@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {collectionPrefix, configSetCommand} from '../../lib/access/decide.js'
 import {resolveAccount, resolveAccounts} from '../../lib/config/accounts.js'

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {NotFoundError, RemoteclawError} from '../../lib/errors.js'
 import {ScheduleStore, type ScheduleStatus} from '../../lib/tools/schedule-store.js'

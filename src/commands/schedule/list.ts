@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {formatDuration, table} from '../../lib/pairing/format.js'
 import {formatLocal} from '../../lib/tools/quiet-hours.js'

@@ -1,5 +1,6 @@
 import {confirm} from '@inquirer/prompts'
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {resolveAccount} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'

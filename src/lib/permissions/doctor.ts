@@ -1,3 +1,4 @@
+import {realpath} from 'node:fs/promises'
 import path from 'node:path'
 import type {Context} from '../context.js'
 import {expandHome} from '../context.js'
@@ -631,7 +632,6 @@ function isJsonOutput(stdout: string): boolean {
 }
 
 async function realNode(): Promise<string> {
-  const {realpath} = await import('node:fs/promises')
   return realpath(process.execPath).catch(() => process.execPath)
 }
 

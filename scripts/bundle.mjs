@@ -1,0 +1,109 @@
+// Bundles the CLI after `tsc` into one CommonJS file, dist/remoteclaw.cjs: @oclif/core, every
+// command and hook, and the libraries they use. Why (figures in docs/performance.md): unbundled,
+// `remoteclaw --version` reads ~200 files of oclif and its dependencies and a command such as
+// `pairing list` ~600, which puts start-up at 2.5-5x a bare `node -e 0`. One file also lets
+// bin/run.js compile it with V8's code cache (src/cli/code-cache.ts), which Node 20 has no
+// other way to do. Each command is initialised lazily, on first use, through the explicit
+// command strategy (package.json oclif.commands), so a light command never runs the code of
+// a heavy one. Native addons, oclif's optional TypeScript loaders and oclif plugins stay
+// external. `tsc` still writes dist/lib, dist/sim, dist/demo and dist/mcp-server.js.
+import {build} from 'esbuild'
+import fs from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const src = path.join(root, 'src')
+const outfile = path.join(root, 'dist', 'remoteclaw.cjs')
+
+function walk(dir) {
+  return fs
+    .readdirSync(dir, {withFileTypes: true})
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => {
+      const p = path.join(dir, e.name)
+      if (e.isDirectory()) return walk(p)
+      return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [p] : []
+    })
+}
+
+// oclif's command ids: commands/<topic>/<verb>.ts -> "topic:verb", <topic>/index.ts -> "topic".
+const commandsDir = path.join(src, 'commands')
+const commands = walk(commandsDir).map((file) => {
+  const rel = path.relative(commandsDir, file).replace(/\.ts$/, '').split(path.sep)
+  if (rel.at(-1) === 'index') rel.pop()
+  return {id: rel.join(':'), file}
+})
+
+// `require()` of an ES module inside the bundle becomes a lazy initialiser: the command's
+// module graph runs only when oclif asks for that command.
+const entry = [
+  "export {execute} from '@oclif/core/execute'",
+  'export const COMMANDS = {}',
+  ...commands.map(
+    ({id, file}) =>
+      `Object.defineProperty(COMMANDS, ${JSON.stringify(id)}, {enumerable: true, get: () => require(${JSON.stringify(file)}).default})`,
+  ),
+  `export function COMMAND_NOT_FOUND(opts) { return require(${JSON.stringify(path.join(src, 'hooks', 'command-not-found.ts'))}).default.call(this, opts) }`,
+]
+const pjson = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+const helpClass = pjson.oclif.helpClass
+if (helpClass && typeof helpClass === 'object' && helpClass.identifier === 'HELP_CLASS') {
+  entry.push(`export {default as HELP_CLASS} from ${JSON.stringify(path.join(src, 'cli', 'help.ts'))}`)
+}
+
+// Code compiled through vm.Script (the code cache) cannot run import() on Node 20 without an
+// experimental flag, and not at all on a cache hit. oclif (plugins, ESM modules) and lilconfig
+// call it, so the bundle's import() goes through __rcImport: bin/run.js provides one from ES
+// module scope, and a plain require() of the bundle (oclif manifest, in-process tests) falls
+// back to its own.
+const DYNAMIC_IMPORT = /(?<![\w$.'"`])import\(/g
+const dynamicImportShim = {
+  name: 'dynamic-import-shim',
+  setup(b) {
+    b.onLoad({filter: /node_modules[\\/].*\.(c|m)?js$/}, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8')
+      return DYNAMIC_IMPORT.test(text) ? {contents: text.replace(DYNAMIC_IMPORT, '__rcImport('), loader: 'js'} : undefined
+    })
+    // Our own lazy imports of external packages (`await import('@inquirer/prompts')`); the
+    // `await` keeps TypeScript's type-level import('...') out of it.
+    b.onLoad({filter: /[\\/]src[\\/].*\.ts$/}, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8')
+      return text.includes('await import(') ? {contents: text.replaceAll('await import(', 'await __rcImport('), loader: 'ts'} : undefined
+    })
+  },
+}
+
+const result = await build({
+  stdin: {contents: entry.join('\n'), resolveDir: root, sourcefile: 'remoteclaw-entry.js', loader: 'js'},
+  outfile,
+  bundle: true,
+  charset: 'ascii',
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // @inquirer (with iconv-lite, half a megabyte) is only for prompts: loaded from node_modules.
+  external: ['better-sqlite3', 'ssh2', 'cpu-features', 'typescript', 'ts-node', '@oclif/plugin-*', '@inquirer/*'],
+  // The few import.meta uses (locating dist/mcp-server.js) get the bundle's own URL.
+  define: {'import.meta.url': '__rcImportMetaUrl', 'import.meta.resolve': '__rcImportMetaResolve'},
+  banner: {
+    js: "const __rcImport=globalThis.__rcDynamicImport??((s)=>import(s));const __rcImportMetaUrl=require('node:url').pathToFileURL(__filename).href;const __rcImportMetaResolve=(s)=>require('node:url').pathToFileURL(require.resolve(s)).href;",
+  },
+  plugins: [dynamicImportShim],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+})
+// ASCII only, so bin/run.js can read it as latin1, a plain copy, instead of decoding UTF-8.
+// esbuild escapes non-ASCII except inside regular expression literals; \uXXXX works there too.
+const text = fs.readFileSync(outfile, 'utf8')
+const ascii = text.replace(/[^\x00-\x7f]/g, (c) => [...c].map((u) => '\\u' + u.charCodeAt(0).toString(16).padStart(4, '0')).join(''))
+if (ascii !== text) fs.writeFileSync(outfile, ascii)
+const left = ascii.replace("??((s)=>import(s))", '').match(DYNAMIC_IMPORT)
+if (left) throw new Error(`dist/remoteclaw.cjs still calls import() ${left.length} time(s): bundle it or make it static`)
+if (process.env.BUNDLE_META) fs.writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile))
+const kib = fs.statSync(outfile).size / 1024
+console.log(`bundle: ${commands.length} commands -> dist/remoteclaw.cjs (${kib.toFixed(0)} KiB)`)
