@@ -1,7 +1,7 @@
 import {NotFoundError, RemoteclawError, UsageError} from '../errors.js'
 import {defaultFor} from './docs.js'
-import {firstUnknown, keysAt, levelName, suggestKeyPath} from './key-paths.js'
-import {formatPath, getAtPath, type PathSegment} from './paths.js'
+import {firstUnknown, keysAt, levelName, nearestSetAncestor, suggestKeyPath, type HasPath} from './key-paths.js'
+import {formatPath, type PathSegment} from './paths.js'
 import {resolvedValue} from './resolved.js'
 import type {RemoteclawConfig} from './schema.js'
 import {shellQuote} from './validate.js'
@@ -12,21 +12,12 @@ import {shellQuote} from './validate.js'
  * parent): the suggested-fixes test executes them.
  */
 
-/** Whether a path is set in the file, for the "see what is set" command. */
-export type HasPath = (segs: readonly PathSegment[]) => boolean
-
-export const hasIn =
-  (data: unknown): HasPath =>
-  (segs) =>
-    getAtPath(data, segs).found
 
 const cmd = (verb: string, segs: readonly PathSegment[]) => `remoteclaw config ${verb}${segs.length > 0 ? ` ${shellQuote(formatPath(segs))}` : ''}`
 
 /** `remoteclaw config get <deepest part of the path that is set>` (the whole file when none is). */
 function seeWhatIsSet(segs: readonly PathSegment[], has: HasPath): string {
-  let n = segs.length - 1
-  while (n > 0 && !has(segs.slice(0, n))) n--
-  return `See what is set: ${cmd('get', segs.slice(0, Math.max(n, 0)))}`
+  return `See what is set: ${cmd('get', nearestSetAncestor(segs, has))}`
 }
 
 /** How to read or set a known key that the file does not set. */

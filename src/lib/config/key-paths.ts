@@ -76,9 +76,17 @@ function sharedPrefix(a: string, b: string): number {
   return n
 }
 
-/** The longest leading part of the path that is set in the file ([] for the whole file). */
-export function nearestSetAncestor(data: unknown, segs: readonly PathSegment[]): PathSegment[] {
-  for (let n = segs.length - 1; n > 0; n--) if (getAtPath(data, segs.slice(0, n)).found) return segs.slice(0, n)
+/** Whether a path is set in the file. */
+export type HasPath = (segs: readonly PathSegment[]) => boolean
+
+export const hasIn =
+  (data: unknown): HasPath =>
+  (segs) =>
+    getAtPath(data, segs).found
+
+/** The longest leading part of the path (not all of it) that the file sets ([] for the whole file). */
+export function nearestSetAncestor(segs: readonly PathSegment[], has: HasPath): PathSegment[] {
+  for (let n = segs.length - 1; n > 0; n--) if (has(segs.slice(0, n))) return segs.slice(0, n)
   return []
 }
 
