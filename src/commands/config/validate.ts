@@ -27,7 +27,10 @@ ${EXIT_CODES_HELP}`
     if (r.errors.length > 0) {
       const lines = r.errors.map((e) => `${formatIssue(e)}${e.fix ? `\n  Fix: ${e.fix}` : ''}`)
       throw new ConfigInvalidError(`${r.errors.length} problem${r.errors.length === 1 ? '' : 's'} in ${r.path}:\n${lines.join('\n')}`, {
-        fix: `Edit ${r.path}, or use: remoteclaw config set|unset <path> ...   then rerun: remoteclaw config validate`,
+        // One command to start with (each problem above names its own); then check again.
+        fix: r.errors[0]!.fix
+          ? `${r.errors[0]!.fix}   (fixes the first problem), then rerun: remoteclaw config validate`
+          : `Edit ${r.path} as each problem above says, then rerun: remoteclaw config validate`,
         details: {path: r.path, errors: r.errors, warnings: r.warnings},
       })
     }

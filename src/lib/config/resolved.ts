@@ -50,7 +50,11 @@ export function resolvedValue(config: RemoteclawConfig, path: string, opts: {acc
   }
   const wanted = accountId ?? all.defaultAccountId
   const account = all.accounts.find((a) => a.id === wanted)
-  if (!account) throw new NotFoundError(`no iMessage account "${wanted}"`, {fix: `Known accounts: ${all.accounts.map((a) => a.id).join(', ')}. Pass one with --account.`})
+  if (!account) {
+    throw new NotFoundError(`no iMessage account "${wanted}" (known accounts: ${all.accounts.map((a) => a.id).join(', ')})`, {
+      fix: `Pass a known account: remoteclaw config get ${key} --resolved --account ${all.accounts[0]!.id}`,
+    })
+  }
   const channel = imessageChannel(config) ?? {}
   const override = channel.accounts?.[account.id] as Record<string, unknown> | undefined
   const own = override?.[key]

@@ -5,13 +5,14 @@ import {createPatch} from 'diff'
 import JSON5 from 'json5'
 import type {JsonObjectNode} from '@croct/json5-parser'
 import type {Context} from '../context.js'
-import {NotFoundError, RemoteclawError, UsageError} from '../errors.js'
+import {RemoteclawError, UsageError} from '../errors.js'
 import {ensureDir700, withFileLock, writeFileAtomic600} from '../util/files.js'
 import {cstGet, cstSet, cstUnset, parseCst, parseEditable, renderCst, CstParseError} from './cst.js'
-import {defaultFor} from './docs.js'
+import {notSetError, nothingToUnsetError, unknownKeyForGet, unknownKeyForSet} from './key-errors.js'
+import {hasIn, isKnownPath} from './key-paths.js'
 import {configInvalid, ConfigInvalidError, loadConfig, readConfigText, syntaxIssue} from './load.js'
 import {formatPath, getAtPath, toSegments, type PathSegment} from './paths.js'
-import {formatIssue, shellQuote, validateConfig, type ConfigIssue} from './validate.js'
+import {formatIssue, validateConfig, type ConfigIssue} from './validate.js'
 import {parseCliValue} from './value.js'
 
 /** What a mutation sees: the config file as a document, edited losslessly. */
@@ -186,6 +187,11 @@ export async function setConfigValue(
   opts: {strictJson?: boolean; dryRun?: boolean} = {},
 ): Promise<SetResult> {
   const segs = toSegments(path)
+  if (!isKnownPath(segs)) {
+    throw await unknownKeyForSet(segs, raw, opts.strictJson ? ' --strict-json' : '', async (guess) => {
+      await setConfigValue(ctx, formatPath(guess), raw, {...opts, dryRun: true})
+    })
+  }
   const value = parseCliValue(raw, segs, opts)
   const r = await updateConfig(ctx, (doc) => doc.set(segs, value), opts)
   return {...r, key: formatPath(segs), value}
@@ -199,20 +205,11 @@ export async function unsetConfigValue(ctx: ConfigCtx, path: string, opts: {dryR
     ctx,
     (doc) => {
       value = doc.get(segs)
-      if (!doc.unset(segs)) throw notSet(segs, ctx.configPath)
+      if (!doc.unset(segs)) throw nothingToUnsetError(segs, ctx.configPath, (p) => doc.get(p) !== undefined)
     },
     opts,
   )
   return {...r, key: formatPath(segs), value}
-}
-
-function notSet(segs: readonly PathSegment[], file: string): NotFoundError {
-  const key = formatPath(segs)
-  const def = defaultFor(segs)
-  return new NotFoundError(`${key} is not set in ${file}${def === undefined ? '' : ` (default: ${JSON.stringify(def)})`}`, {
-    code: 'config_path_not_found',
-    fix: `See what is set: remoteclaw config get${segs.length > 1 ? ` ${shellQuote(formatPath(segs.slice(0, -1)))}` : ''}; set it with: remoteclaw config set ${shellQuote(key)} <value>`,
-  })
 }
 
 export interface GetResult {
@@ -228,6 +225,9 @@ export async function getConfigValue(ctx: ConfigCtx, path?: string): Promise<Get
   if (path === undefined || path === '') return {key: '', value: data, warnings: loaded.warnings}
   const segs = toSegments(path)
   const got = getAtPath(data, segs)
-  if (!got.found) throw notSet(segs, loaded.path)
+  if (!got.found) {
+    if (!isKnownPath(segs)) throw unknownKeyForGet(segs, loaded.path, hasIn(data), loaded.config, ctx.home)
+    throw notSetError(segs, loaded.path, hasIn(data), loaded.config, ctx.home)
+  }
   return {key: formatPath(segs), value: got.value, warnings: loaded.warnings}
 }

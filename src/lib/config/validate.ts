@@ -151,6 +151,17 @@ function checkUnknownKeys(data: unknown, schema: z.ZodTypeAny, segs: PathSegment
   }
 }
 
+type Trial = (segs: readonly PathSegment[], value: unknown) => ConfigIssue[]
+
+/** A copy of plain JSON data with one value replaced. */
+function withValue(data: unknown, segs: readonly PathSegment[], value: unknown): unknown {
+  const copy = structuredClone(data) as Record<string | number, unknown>
+  let cur: Record<string | number, unknown> = copy
+  for (const s of segs.slice(0, -1)) cur = cur[s] as Record<string | number, unknown>
+  cur[segs.at(-1)!] = value
+  return copy
+}
+
 /** A copy of the data without keys the schema does not know (already reported above). */
 function stripUnknown(data: unknown, schema: z.ZodTypeAny): unknown {
   const t = unwrap(schema)
@@ -172,7 +183,10 @@ function stripUnknown(data: unknown, schema: z.ZodTypeAny): unknown {
  * for the semantic rules: also when unknown keys were the only problem, so one run of
  * `config validate` lists the semantic errors too.
  */
-function schemaIssues(data: unknown, out: Collector): RemoteclawConfig | undefined {
+function schemaIssues(data: unknown, out: Collector, trial: Trial): RemoteclawConfig | undefined {
+  const accepts = (segs: readonly PathSegment[], value: unknown) => trial(segs, value).length === 0
+  const refusal = (segs: readonly PathSegment[], value: unknown) => trial(segs, value)[0]?.message ?? ''
+
   const parsed = configSchema.safeParse(data)
   if (parsed.success) return parsed.data
   if (parsed.error.issues.every((i) => i.code === 'unrecognized_keys')) {
@@ -189,7 +203,13 @@ function schemaIssues(data: unknown, out: Collector): RemoteclawConfig | undefin
       const options = issue.options.map(String)
       const guess = typeof issue.received === 'string' ? didYouMean(issue.received, options) : undefined
       message = `must be one of ${options.join(', ')}; got ${JSON.stringify(issue.received)}${guess ? ` (did you mean "${guess}"?)` : ''}`
-      fix = `remoteclaw config set ${shellQuote(p)} ${guess ?? options[0]}`
+      // Suggest a value that the rest of the file accepts (dmPolicy "open" also needs "*" in allowFrom).
+      const first = guess ?? options[0]!
+      const works = [first, ...options.filter((o) => o !== first)].find((o) => accepts(segs, o))
+      fix =
+        works === undefined || works === first
+          ? `remoteclaw config set ${shellQuote(p)} ${first}`
+          : `remoteclaw config set ${shellQuote(p)} ${works}   (${JSON.stringify(first)} would be refused: ${refusal(segs, first)})`
     } else if (issue.code === 'invalid_type') {
       message = issue.received === 'undefined' ? `is required (${issue.expected})` : `must be ${issue.expected}, not ${issue.received}`
       if (segs.length > 0 && issue.expected === 'array') {
@@ -397,11 +417,17 @@ export interface ValidateOptions {
  * patterns, then the semantic rules (only once the schema holds, since they need the types).
  * Every issue names its key path and, where the key is in the text, file:line:col.
  */
-export function validateConfig(data: unknown, source: ValidateOptions): ValidationResult {
+export function validateConfig(data: unknown, source: ValidateOptions, trying = false): ValidationResult {
   const out = new Collector(source.file, makeLocator(source.text))
   checkEditable(source.text, source.file, data, out)
   checkUnknownKeys(data, configSchema, [], out)
-  const config = schemaIssues(data, out)
+  // The errors at a path if it held another value (one level deep: a trial does not try further).
+  const trial: Trial = (segs, value) => {
+    if (trying) return []
+    const p = formatPath(segs)
+    return validateConfig(withValue(data, segs, value), {...source, text: ''}, true).errors.filter((e) => e.path === p)
+  }
+  const config = schemaIssues(data, out, trial)
   checkMentionPatterns(data, out)
   if (config) checkSemantics(config, out, source.home ?? process.env.HOME ?? os.homedir())
   return {errors: out.errors, warnings: out.warnings}

@@ -146,7 +146,8 @@ describe('config store (lossless, validated, atomic writes)', () => {
     expect(mode(ctx.configPath)).to.equal(0o644)
     expect(fs.existsSync(`${ctx.configPath}.bak`)).to.equal(false)
     const e2 = await rejection(setConfigValue(ctx, 'channels.imessage.dmpolicy', 'open'))
-    expect(e2.message).to.contain('did you mean "dmPolicy"')
+    expect(e2.message).to.contain('channels.imessage.dmpolicy is not a config key (did you mean channels.imessage.dmPolicy?)')
+    expect((e2 as UsageError).code).to.equal('config_unknown_key')
     expect(fs.readFileSync(ctx.configPath).equals(before)).to.equal(true)
   })
 

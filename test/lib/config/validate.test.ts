@@ -43,6 +43,14 @@ describe('config validation', () => {
     expect(mb.where).to.equal(`${FILE}:4:5`)
   })
 
+  it('an enum fix suggests a value the rest of the file accepts: not "open" without "*" in allowFrom', () => {
+    const refused = check('{channels: {imessage: {dmPolicy: "opn", allowFrom: ["+15551234567"]}}}').errors.find((e) => e.path === 'channels.imessage.dmPolicy')!
+    expect(refused.message).to.contain('did you mean "open"?')
+    expect(refused.fix).to.match(/^remoteclaw config set channels\.imessage\.dmPolicy pairing {3}\("open" would be refused: dmPolicy "open" needs "\*"/)
+    const allowed = check('{channels: {imessage: {dmPolicy: "opn", allowFrom: ["*"]}}}').errors.find((e) => e.path === 'channels.imessage.dmPolicy')!
+    expect(allowed.fix).to.equal('remoteclaw config set channels.imessage.dmPolicy open')
+  })
+
   it('dmPolicy "open" without "*" is an error carrying the exact fix command', () => {
     const text = '{channels: {imessage: {dmPolicy: "open", allowFrom: ["+15551234567"]}}}'
     const {errors} = check(text)
