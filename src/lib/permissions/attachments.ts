@@ -48,7 +48,7 @@ export async function checkRemoteHost(
     message,
     fix: `remoteclaw config set ${account.keyPrefix}.remoteHost ${wrapper?.target ?? '<user>@<host>'}`,
   })
-  if (r.error) return unset(`${r.error.message}: attachments on the Mac cannot be fetched.`)
+  if (r.error) return unset(`${r.error.message}; until remoteHost is set, attachments on the Mac cannot be fetched.`)
   const remote = r.remote
   if (!remote) {
     // The doctor sees SSH in a wrapper the gateway does not read (a bare name on PATH, or too large).
