@@ -1,6 +1,4 @@
 import {collectionPrefix, type ResolvedAccount} from '../config/accounts.js'
-
-export {collectionPrefix}
 import type {GroupConfig} from '../config/schema.js'
 import type {Envelope} from '../core/envelope.js'
 import {normalizeHandle} from './handles.js'
