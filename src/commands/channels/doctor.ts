@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {renderDoctorReport, runDoctor, type DoctorReport} from '../../lib/permissions/doctor.js'
+import {runDoctor} from '../../lib/permissions/doctor.js'
+import {renderDoctorReport, type DoctorReport} from '../../lib/permissions/report.js'
 import {defaultDoctorDeps} from '../../lib/permissions/deps.js'
 
 export default class ChannelsDoctor extends BaseCommand<typeof ChannelsDoctor> {

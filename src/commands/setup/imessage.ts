@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {defaultDoctorDeps} from '../../lib/permissions/deps.js'
-import {renderDoctorReport} from '../../lib/permissions/doctor.js'
+import {renderDoctorReport} from '../../lib/permissions/report.js'
 import {inquirerPrompter} from '../../lib/setup/prompter.js'
 import {DEPLOYMENTS, runSetup, type Deployment, type SetupResult} from '../../lib/setup/wizard.js'
 

@@ -1,4 +1,4 @@
-import type {ResolvedAccount} from '../config/accounts.js'
+import {collectionPrefix, type ResolvedAccount} from '../config/accounts.js'
 import type {GroupConfig} from '../config/schema.js'
 import type {Envelope} from '../core/envelope.js'
 import {normalizeHandle} from './handles.js'
@@ -35,14 +35,6 @@ export function configSetCommand(key: string, value: string): string {
 }
 
 type KeyedAccount = Pick<ResolvedAccount, 'keyPrefix' | 'inheritedFrom'>
-
-/**
- * Where a collection key of this account lives: the channel when the account inherits it (an
- * account-level map or list would replace the inherited one, hiding its entries), else keyPrefix.
- */
-export function collectionPrefix(account: KeyedAccount, key: 'groups' | 'allowFrom' | 'groupAllowFrom'): string {
-  return account.inheritedFrom?.[key] ?? account.keyPrefix
-}
 
 /** `<prefix>.groups["42"]`: the key syntax `config set` takes for map entries. */
 export function groupKey(account: KeyedAccount, chatKey: string): string {

@@ -10,7 +10,8 @@ import {ensureDir700} from '../util/files.js'
 import {cacheFileName, cleanAttachmentCache, sessionCacheDir} from './cache.js'
 import {formatMb, mimeTypeFor} from './mime.js'
 import {resolveRemoteMac, type RemoteMac} from './remote.js'
-import {expandRoot, matchingRoot, normalizeAttachmentPath, realpathRoots, remoteHomeFor} from './roots.js'
+import {matchingRoot, normalizeAttachmentPath, realpathRoots} from './roots.js'
+import {admitRootCommand, attachmentRootsSetting} from './roots-setting.js'
 
 export interface InboundAttachmentItem {
   /** Local path the agent can read (the original file locally, a cached copy for a remote Mac). */
@@ -87,10 +88,9 @@ export async function resolveInboundAttachments(
   const capBytes = account.mediaMaxMb * 1024 * 1024
   const attempts = Math.max(1, opts.retry?.attempts ?? 6)
   const baseDelay = opts.retry?.delayMs ?? 300
-  const rootsKey = `${account.keyPrefix}.${remote ? 'remoteAttachmentRoots' : 'attachmentRoots'}`
-  const home = remote ? remoteHomeFor(remote.user) : ctx.home
-  let roots = (remote ? account.remoteAttachmentRoots : account.attachmentRoots).map((r) => expandRoot(r, home)).filter((r): r is string => !!r)
-  if (!remote) roots = await realpathRoots(roots)
+  const setting = attachmentRootsSetting(account, remote, ctx.home)
+  const {keyPath: rootsKey, home} = setting
+  const roots = remote ? setting.roots : await realpathRoots(setting.roots)
   let hostKeyFailed = false
   let fetched = false
 
@@ -126,11 +126,13 @@ export async function resolveInboundAttachments(
       }
     }
     if (!matchingRoot(sourcePath, roots)) {
-      log.warn(`attachment refused: outside the allowed roots; add its directory to ${rootsKey} to admit it`, {
+      const admit = admitRootCommand(setting, sourcePath)
+      log.warn(`attachment refused: outside the allowed roots; add its directory to ${rootsKey} to admit it${admit ? `: ${admit}` : ''}`, {
         name,
         path: sourcePath,
         roots,
         key: rootsKey,
+        fix: admit,
       })
       notes.push(`attachment refused (outside the allowed attachment roots): ${shown}`)
       continue

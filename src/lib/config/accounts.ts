@@ -65,7 +65,7 @@ export interface ResolvedAccount {
    * channel prefix: an admit command must extend the channel's map/list, since an account-level one would
    * replace (hide) it. Absent for single-account configs, where keyPrefix is already the channel.
    */
-  inheritedFrom?: Partial<Record<'groups' | 'allowFrom' | 'groupAllowFrom', string>>
+  inheritedFrom?: Partial<Record<InheritedCollection, string>>
 }
 
 export interface ResolvedAccounts {
@@ -75,6 +75,15 @@ export interface ResolvedAccounts {
 }
 
 const INHERITED_COLLECTIONS = ['groups', 'allowFrom', 'groupAllowFrom', 'attachmentRoots', 'remoteAttachmentRoots'] as const
+export type InheritedCollection = (typeof INHERITED_COLLECTIONS)[number]
+
+/**
+ * Where a collection key of this account lives: the channel when the account inherits it (an
+ * account-level map or list would replace the inherited one, hiding its entries), else keyPrefix.
+ */
+export function collectionPrefix(account: Pick<ResolvedAccount, 'keyPrefix' | 'inheritedFrom'>, key: InheritedCollection): string {
+  return account.inheritedFrom?.[key] ?? account.keyPrefix
+}
 
 /** channels.imessage, or the legacy top-level `imessage` when only that exists. */
 export function imessageChannel(config: RemoteclawConfig): IMessageChannelConfig | undefined {
@@ -160,7 +169,7 @@ export function resolveAccounts(config: RemoteclawConfig, ctx: {home: string}): 
       }
     }
     const account = resolveOne(id, channel, override, config, ctx.home, `${base}.accounts.${id}`)
-    for (const key of ['groups', 'allowFrom', 'groupAllowFrom'] as const) {
+    for (const key of INHERITED_COLLECTIONS) {
       if (override[key] === undefined && channel[key] !== undefined) (account.inheritedFrom ??= {})[key] = base
     }
     // The channel switch turns every account off; an account's own `enabled` cannot re-enable it.

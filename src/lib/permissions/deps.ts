@@ -6,7 +6,8 @@ import {probeAccount} from '../imsg/probe.js'
 import {sshConfigFor} from '../ssh/config.js'
 import {fetchAndLookupHostKey, knownHostName} from '../ssh/known-hosts.js'
 import {parseRemoteHost} from '../ssh/validate.js'
-import type {DoctorDeps, HostKeySummary, ProbeSummary} from './doctor.js'
+import type {DoctorDeps} from './doctor.js'
+import type {HostKeySummary, ProbeSummary} from './report.js'
 
 /** The doctor's collaborators from other areas: the imsg RPC client and the ssh library. */
 export function defaultDoctorDeps(opts: {sshConfigFile?: string} = {}): DoctorDeps {

@@ -1,81 +1,20 @@
-import {realpath} from 'node:fs/promises'
 import path from 'node:path'
 import type {Context} from '../context.js'
-import {expandHome} from '../context.js'
 import {resolveAccount, type ResolvedAccount} from '../config/accounts.js'
 import {loadConfig} from '../config/load.js'
 import type {RemoteclawConfig} from '../config/schema.js'
 import {ExitCode} from '../errors.js'
 import {classifyText, parseVersion, rpcHelpSupported} from '../imsg/classify.js'
 import {launchAgentContext, type LaunchAgentContext} from '../service/launch-agent.js'
-import {dmPolicySentence, findFootguns, groupPolicySentence} from './policy.js'
 import {resolveAgents} from '../agents/resolve.js'
 import {listApproved} from '../pairing/store.js'
 import {sharedDmSessionWarning} from '../sessions/scope-warning.js'
-import {
-  describeLocalContext,
-  inspectWrapper,
-  readSqliteHeader,
-  resolveBinary,
-  showPath,
-  type ResolvedBinary,
-  type WrapperInfo,
-} from './process-context.js'
-
-/** Bump when a field of DoctorReport changes meaning or goes away (additions keep it). */
-export const DOCTOR_SCHEMA_VERSION = 1
-
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip' | 'info'
-
-export interface DoctorCheck {
-  /** Stable id: binary, version, rpc_support, rpc_probe, full_disk_access, automation, remote_host, attachments, dm_policy, group_policy, footgun.<id> */
-  id: string
-  title: string
-  status: CheckStatus
-  message: string
-  fix?: string
-  /** For failures: does it make imsg unreachable (exit 6) or merely unhealthy (exit 5)? */
-  severity?: 'unreachable' | 'unhealthy'
-  details?: Record<string, unknown>
-}
-
-export interface DoctorReport {
-  schemaVersion: number
-  account: string
-  keyPrefix: string
-  context: {
-    /** local: imsg runs as this user on this machine; wrapper: cliPath is an SSH wrapper. */
-    mode: 'local' | 'wrapper'
-    platform: string
-    cliPath: string
-    resolvedCliPath?: string
-    sshTarget?: string
-    remoteImsg?: string
-    remoteHost?: string
-    dbPath?: string
-  }
-  checks: DoctorCheck[]
-  summary: {passed: number; warnings: number; failed: number; skipped: number}
-  /** 0 every check passed (warnings allowed), 5 a check failed, 6 imsg or the Mac is unreachable. */
-  exitCode: 0 | 5 | 6
-}
-
-/** Result shape of the shared RPC probe (src/lib/imsg), reduced to what the doctor reports. */
-export interface ProbeSummary {
-  ok: boolean
-  /** unreachable: spawn failed, timeout, hang; unhealthy: reachable but a check failed. */
-  severity?: 'unreachable' | 'unhealthy'
-  message: string
-  fix?: string
-  details?: Record<string, unknown>
-}
-
-export interface HostKeySummary {
-  state: 'trusted' | 'unknown' | 'mismatch' | 'unreachable'
-  fingerprint?: string
-  message: string
-  fix?: string
-}
+import {checkAttachments, checkRemoteHost, remoteMacFor} from './attachments.js'
+import {checkAutomation, checkFullDiskAccess} from './grants.js'
+import {dmPolicySentence, findFootguns, groupPolicySentence} from './policy.js'
+import {inspectWrapper, resolveBinary, showPath, type WrapperInfo} from './process-context.js'
+import {DOCTOR_SCHEMA_VERSION, skipped, type DoctorCheck, type DoctorReport, type HostKeySummary, type ProbeSummary} from './report.js'
+import {excerpt, run, type RunResult} from './run.js'
 
 export interface DoctorDeps {
   /** Starts `imsg rpc` the way the gateway does and makes one read. */
@@ -96,30 +35,6 @@ export interface DoctorOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000
-const SSH_KEYGEN_WRAPPER = '/usr/libexec/sshd-keygen-wrapper'
-
-interface RunResult {
-  exitCode?: number
-  stdout: string
-  stderr: string
-  timedOut: boolean
-  spawnError?: string
-}
-
-async function run(ctx: Context, cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
-  try {
-    const r = await ctx.spawn(cmd, args, {reject: false, timeout: timeoutMs, stdin: 'ignore', env: ctx.env, extendEnv: false})
-    const spawnError = r.exitCode === undefined && !r.timedOut ? (r as {shortMessage?: string}).shortMessage ?? 'could not start' : undefined
-    return {exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: Boolean(r.timedOut), spawnError}
-  } catch (error) {
-    return {stdout: '', stderr: '', timedOut: false, spawnError: (error as Error).message}
-  }
-}
-
-function excerpt(text: string, max = 300): string {
-  const t = text.trim().replace(/\s+\n/g, '\n')
-  return t.length > max ? `${t.slice(0, max)}…` : t
-}
 
 /** Loads the config and diagnoses one account. Config problems throw (exit 7). */
 export async function runDoctor(ctx: Context, opts: DoctorOptions = {}, deps: DoctorDeps = {}): Promise<DoctorReport> {
@@ -130,7 +45,7 @@ export async function runDoctor(ctx: Context, opts: DoctorOptions = {}, deps: Do
 
 export async function diagnoseAccount(
   ctx: Context,
-  _config: RemoteclawConfig,
+  config: RemoteclawConfig,
   account: ResolvedAccount,
   opts: DoctorOptions = {},
   deps: DoctorDeps = {},
@@ -144,8 +59,10 @@ export async function diagnoseAccount(
   const mode: 'local' | 'wrapper' = wrapper ? 'wrapper' : 'local'
   const isMac = ctx.platform === 'darwin'
   const macOk = mode === 'wrapper' || isMac
-  const sshUser = (wrapper?.target ?? account.remoteHost)?.split('@')[0]
-  const where = mode === 'wrapper' ? `on ${wrapper?.target ?? account.remoteHost ?? 'the remote Mac'} through ${bin.found}` : `locally (${showPath(bin)})`
+  const remote = await remoteMacFor(ctx, account)
+  const remoteHost = remote.remote?.remoteHost
+  const sshUser = (wrapper?.target ?? remoteHost)?.split('@')[0]
+  const where = mode === 'wrapper' ? `on ${wrapper?.target ?? remoteHost ?? 'the remote Mac'} through ${bin.found}` : `locally (${showPath(bin)})`
   const dbPath = account.dbPath ?? (mode === 'local' ? path.join(ctx.home, 'Library/Messages/chat.db') : undefined)
   const dbArgs = account.dbPath ? ['--db', account.dbPath] : []
   // Local imsg under the LaunchAgent: the grants belong to the binary in its ProgramArguments.
@@ -185,7 +102,7 @@ export async function diagnoseAccount(
       add({id: 'version', title: 'imsg version', status: 'pass', message: `imsg ${version} ${where}`, details: {version}})
     } else {
       reachable = false
-      add(unreachableCheck('version', 'imsg version', r, out, mode, wrapper, account, timeoutMs))
+      add(unreachableCheck('version', 'imsg version', r, out, mode, wrapper, account, remoteHost, timeoutMs))
     }
   }
 
@@ -255,44 +172,12 @@ export async function diagnoseAccount(
     add(await checkAutomation(ctx, account, bin, wrapper, mode, opts, dbArgs, timeoutMs, sshUser, service))
   }
 
-  // 7. remoteHost: reachability and host key, for SCP attachment transfers.
-  if (account.remoteHost) {
-    if (deps.hostKey) {
-      const hk = await deps.hostKey(ctx, account.remoteHost)
-      add({
-        id: 'remote_host',
-        title: 'remoteHost',
-        status: hk.state === 'trusted' ? 'pass' : 'fail',
-        severity: hk.state === 'unreachable' ? 'unreachable' : hk.state === 'trusted' ? undefined : 'unhealthy',
-        message: `${account.remoteHost}: ${hk.message}`,
-        fix: hk.fix,
-        details: {state: hk.state, fingerprint: hk.fingerprint},
-      })
-    } else {
-      add({id: 'remote_host', title: 'remoteHost', status: 'info', message: `${account.remoteHost} (host key not checked)`})
-    }
-  } else if (mode === 'wrapper') {
-    add({
-      id: 'remote_host',
-      title: 'remoteHost',
-      status: account.includeAttachments ? 'fail' : 'warn',
-      severity: account.includeAttachments ? 'unhealthy' : undefined,
-      message: `${account.keyPrefix}.remoteHost is unset while cliPath is an SSH wrapper: attachments on the Mac cannot be fetched.`,
-      fix: `remoteclaw config set ${account.keyPrefix}.remoteHost ${wrapper?.target ?? '<user>@<host>'}`,
-    })
-  }
+  // 7. remoteHost (set, or read from a plain wrapper as the gateway does): reachability and host key, for SCP.
+  const remoteHostCheck = await checkRemoteHost(ctx, account, remote, wrapper, deps.hostKey)
+  if (remoteHostCheck) add(remoteHostCheck)
 
-  // 8. Attachment roots.
-  const roots = mode === 'wrapper' ? account.remoteAttachmentRoots : account.attachmentRoots
-  add({
-    id: 'attachments',
-    title: 'attachments',
-    status: 'info',
-    message: account.includeAttachments
-      ? `inbound attachments are handed to the agent when they lie under ${roots.join(', ')} (${mode === 'wrapper' ? 'remoteAttachmentRoots, fetched over SCP' : 'attachmentRoots'}); max ${account.mediaMaxMb} MB.`
-      : `inbound attachments are not handed to the agent (${account.keyPrefix}.includeAttachments is false); roots: ${roots.join(', ')}.`,
-    details: {includeAttachments: account.includeAttachments, attachmentRoots: account.attachmentRoots, remoteAttachmentRoots: account.remoteAttachmentRoots},
-  })
+  // 8. Attachment roots: the list the gateway will match, remote or local.
+  add(checkAttachments(ctx, config, account, remote))
 
   // 9. Who can reach the bot right now, and footguns.
   add({id: 'dm_policy', title: 'DM policy', status: 'info', message: dmPolicySentence(account)})
@@ -305,7 +190,7 @@ export async function diagnoseAccount(
     (l) => l.map((x) => x.handle),
     () => [],
   )
-  const shared = sharedDmSessionWarning(account, resolveAgents(_config), approvedHandles)
+  const shared = sharedDmSessionWarning(account, resolveAgents(config), approvedHandles)
   if (shared) add({id: 'footgun.dm_session_shared', title: 'footgun', status: 'warn', message: shared.message, fix: shared.fix})
 
   const failed = checks.filter((c) => c.status === 'fail')
@@ -321,7 +206,8 @@ export async function diagnoseAccount(
       resolvedCliPath: bin.real ?? bin.found,
       sshTarget: wrapper?.target,
       remoteImsg: wrapper?.remoteImsg,
-      remoteHost: account.remoteHost,
+      remoteHost,
+      remoteHostFrom: remote.remote ? (remote.remote.derived ? 'wrapper' : 'remoteHost') : undefined,
       dbPath,
     },
     checks,
@@ -335,10 +221,6 @@ export async function diagnoseAccount(
   }
 }
 
-function skipped(id: string, title: string, message: string): DoctorCheck {
-  return {id, title, status: 'skip', message}
-}
-
 function unreachableCheck(
   id: string,
   title: string,
@@ -347,9 +229,10 @@ function unreachableCheck(
   mode: 'local' | 'wrapper',
   wrapper: WrapperInfo | undefined,
   account: ResolvedAccount,
+  remoteHost: string | undefined,
   timeoutMs: number,
 ): DoctorCheck {
-  const target = wrapper?.target ?? account.remoteHost ?? 'the Mac'
+  const target = wrapper?.target ?? remoteHost ?? 'the Mac'
   if (r.timedOut) {
     return {
       id,
@@ -401,253 +284,4 @@ function unreachableCheck(
     message: `\`${account.cliPath} --version\` exited ${r.exitCode} without a version: ${excerpt(out, 200)}`,
     fix: `Check that ${account.keyPrefix}.cliPath runs imsg.`,
   }
-}
-
-async function checkFullDiskAccess(
-  ctx: Context,
-  account: ResolvedAccount,
-  bin: ResolvedBinary,
-  wrapper: WrapperInfo | undefined,
-  mode: 'local' | 'wrapper',
-  dbPath: string | undefined,
-  dbArgs: string[],
-  timeoutMs: number,
-  sshUser: string | undefined,
-  service?: LaunchAgentContext,
-): Promise<DoctorCheck> {
-  const title = 'Full Disk Access'
-  const details: Record<string, unknown> = {}
-  const fdaFix = (grantTo: string[]) =>
-    `System Settings → Privacy & Security → Full Disk Access: add ${grantTo.join('; ')}. Toggle stale entries off and on after a Homebrew, Node or imsg upgrade (grants are keyed to the versioned path), then restart the terminal or LaunchAgent.`
-
-  // Local: can THIS process (node, in the context the gateway will have) read chat.db?
-  if (mode === 'local' && dbPath) {
-    const h = await readSqliteHeader(expandHome(dbPath, ctx.home))
-    details.header = h.ok ? 'ok' : h.reason
-    if (!h.ok) {
-      if (h.reason === 'permission') {
-        const lc = describeLocalContext(ctx.env, await realNode(), bin, service)
-        return {
-          id: 'full_disk_access',
-          title,
-          status: 'fail',
-          severity: 'unhealthy',
-          message: `Full Disk Access missing: ${lc.who} cannot read ${dbPath} (${h.detail})${lc.gateway ? `; ${lc.gateway}` : ''}.`,
-          fix: fdaFix(lc.grantTo),
-          details,
-        }
-      }
-      if (h.reason === 'missing') {
-        return {
-          id: 'full_disk_access',
-          title,
-          status: 'fail',
-          severity: 'unhealthy',
-          message: `${dbPath} does not exist: Messages has never run for this user, or ${account.keyPrefix}.dbPath points elsewhere.`,
-          fix: `Open Messages and sign in, or set ${account.keyPrefix}.dbPath to /Users/<you>/Library/Messages/chat.db`,
-          details,
-        }
-      }
-      return {id: 'full_disk_access', title, status: 'fail', severity: 'unhealthy', message: h.detail, fix: `Check ${account.keyPrefix}.dbPath.`, details}
-    }
-  }
-
-  // imsg itself, as the gateway runs it (through the wrapper for SSH).
-  const r = await run(ctx, bin.found!, ['chats', '--limit', '1', '--json', ...dbArgs], timeoutMs)
-  const out = `${r.stdout}\n${r.stderr}`
-  details.exitCode = r.exitCode
-  if (r.timedOut) {
-    return {
-      id: 'full_disk_access',
-      title,
-      status: 'fail',
-      severity: 'unreachable',
-      message: `\`imsg chats --limit 1 --json\` ${mode === 'wrapper' ? `through ${bin.found}` : ''} did not finish within ${timeoutMs / 1000}s: a headless imsg may be waiting on a permission prompt.`,
-      fix: firstRunFix(mode, wrapper, sshUser, undefined),
-      details,
-    }
-  }
-  // Exit 0 is success even with no output: `imsg chats --json` prints one line per chat, none for none.
-  if (r.exitCode === 0 && classifyText(out) !== 'full_disk_access' && (r.stdout.trim() === '' || isJsonOutput(r.stdout))) {
-    const note = service ? ` (checked from here); the gateway runs as the LaunchAgent ${service.label}, whose program ${service.program} needs its own grant (remoteclaw gateway status shows whether it reads)` : ''
-    return {id: 'full_disk_access', title, status: 'pass', message: `imsg can read the Messages database ${mode === 'wrapper' ? `on ${wrapper?.target ?? 'the Mac'}` : ''}`.trim() + note, details}
-  }
-  const kind = classifyText(out)
-  details.kind = kind
-  if (kind === 'full_disk_access') {
-    if (mode === 'wrapper') {
-      const target = wrapper?.target ?? account.remoteHost ?? 'the Mac'
-      return {
-        id: 'full_disk_access',
-        title,
-        status: 'fail',
-        severity: 'unhealthy',
-        message: `Full Disk Access missing for imsg ${wrapper?.remoteImsg ?? ''} run by the sshd session of ${sshUser ?? 'the SSH user'} on ${target} (macOS attributes it to ${SSH_KEYGEN_WRAPPER}): ${firstLine(out)}`.replace(/\s+/g, ' '),
-        fix:
-          `On ${target}: System Settings → General → Sharing → Remote Login (i) → "Allow full disk access for remote users", ` +
-          `or add ${SSH_KEYGEN_WRAPPER} under Privacy & Security → Full Disk Access. Toggle stale entries off and on after an imsg or Homebrew upgrade.`,
-        details,
-      }
-    }
-    const lc = describeLocalContext(ctx.env, await realNode(), bin, service)
-    return {
-      id: 'full_disk_access',
-      title,
-      status: 'fail',
-      severity: 'unhealthy',
-      message: `Full Disk Access missing for imsg ${bin.real ?? bin.found} started from ${lc.who}${lc.gateway ? ` (${lc.gateway})` : ''}: ${firstLine(out)}`,
-      fix: fdaFix(lc.grantTo),
-      details,
-    }
-  }
-  if (mode === 'wrapper' && (r.exitCode === 255 || kind === 'ssh')) {
-    return {
-      id: 'full_disk_access',
-      title,
-      status: 'fail',
-      severity: 'unreachable',
-      message: `SSH failed while reading chats: ${excerpt(r.stderr || r.stdout, 200)}`,
-      fix: `Check: ssh ${wrapper?.target ?? account.remoteHost ?? '<user>@<host>'} true`,
-      details,
-    }
-  }
-  return {
-    id: 'full_disk_access',
-    title,
-    status: 'fail',
-    severity: 'unhealthy',
-    message: `\`imsg chats --limit 1 --json\` failed (exit ${r.exitCode}): ${excerpt(out, 200)}`,
-    fix: firstRunFix(mode, wrapper, sshUser, undefined),
-    details,
-  }
-}
-
-async function checkAutomation(
-  ctx: Context,
-  account: ResolvedAccount,
-  bin: ResolvedBinary,
-  wrapper: WrapperInfo | undefined,
-  mode: 'local' | 'wrapper',
-  opts: DoctorOptions,
-  dbArgs: string[],
-  timeoutMs: number,
-  sshUser: string | undefined,
-  service?: LaunchAgentContext,
-): Promise<DoctorCheck> {
-  const title = 'Automation (sending)'
-  const handle = opts.sendTest!
-  const text = opts.sendText ?? 'remoteclaw doctor: test message'
-  const r = await run(ctx, bin.found!, ['send', '--to', handle, '--text', text, '--json', ...dbArgs], timeoutMs)
-  const out = `${r.stdout}\n${r.stderr}`
-  if (r.exitCode === 0) {
-    return {id: 'automation', title, status: 'pass', message: `sent a test message to ${handle} ${mode === 'wrapper' ? `through ${bin.found}` : ''}`.trim()}
-  }
-  if (r.timedOut) {
-    return {
-      id: 'automation',
-      title,
-      status: 'fail',
-      severity: 'unreachable',
-      message: `\`imsg send\` did not finish within ${timeoutMs / 1000}s: Messages may be showing an Automation prompt nobody can answer.`,
-      fix: firstRunFix(mode, wrapper, sshUser, handle),
-    }
-  }
-  const kind = classifyText(out)
-  if (kind === 'automation') {
-    if (mode === 'wrapper') {
-      const target = wrapper?.target ?? account.remoteHost ?? 'the Mac'
-      return {
-        id: 'automation',
-        title,
-        status: 'fail',
-        severity: 'unhealthy',
-        message:
-          `Automation denied: Messages refused Apple events from imsg run over SSH on ${target} (-1743). ` +
-          `macOS attributes them to ${SSH_KEYGEN_WRAPPER}, which has no usable Automation toggle; reads keep working.`,
-        fix: firstRunFix(mode, wrapper, sshUser, handle),
-        details: {kind},
-      }
-    }
-    const lc = describeLocalContext(ctx.env, await realNode(), bin, service)
-    return {
-      id: 'automation',
-      title,
-      status: 'fail',
-      severity: 'unhealthy',
-      message: `Automation denied: ${lc.who} may not send Apple events to Messages (-1743)${lc.gateway ? ` (${lc.gateway})` : ''}: ${firstLine(out)}`,
-      fix: `System Settings → Privacy & Security → Automation → ${lc.grantTo[0]} → enable Messages. ${firstRunFix(mode, wrapper, sshUser, handle)}`,
-      details: {kind},
-    }
-  }
-  return {
-    id: 'automation',
-    title,
-    status: 'fail',
-    severity: kind === 'ssh' ? 'unreachable' : 'unhealthy',
-    message: `test send to ${handle} failed (exit ${r.exitCode}): ${excerpt(out, 200)}`,
-    fix: kind === 'full_disk_access' ? 'Grant Full Disk Access first (see the Full Disk Access check).' : `Check the handle and that Messages is signed in${mode === 'wrapper' ? ` for ${sshUser ?? 'the SSH user'}` : ''}.`,
-    details: {kind},
-  }
-}
-
-/** The seeds' first-run procedure, for the context that needs it. */
-function firstRunFix(mode: 'local' | 'wrapper', wrapper: WrapperInfo | undefined, sshUser: string | undefined, handle: string | undefined): string {
-  const imsg = wrapper?.remoteImsg ?? 'imsg'
-  const steps = `\`${imsg} chats --limit 1\` and \`${imsg} send ${handle ?? '<handle>'} "test"\``
-  if (mode === 'wrapper') {
-    return (
-      `Log in to the GUI session of ${sshUser ?? 'the bot user'} (Screen Sharing), run ${steps} in Terminal there and approve the prompts; ` +
-      `sends must come from that user's own session (run imsg from a LaunchAgent of ${sshUser ?? 'that user'}), then re-run: remoteclaw channels doctor --send-test ${handle ?? '<handle>'}`
-    )
-  }
-  return `Run ${steps} once in the same context that runs the gateway (the same terminal app, or the LaunchAgent) and approve the prompts.`
-}
-
-function firstLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l !== '' && !/^[{}[\]]$/.test(l)) ?? ''
-  ).slice(0, 200)
-}
-
-function isJsonOutput(stdout: string): boolean {
-  const t = stdout.trim()
-  if (t === '') return false
-  try {
-    JSON.parse(t)
-    return true
-  } catch {
-    // imsg may print one JSON object per line
-    return t.split('\n').every((l) => {
-      try {
-        JSON.parse(l)
-        return true
-      } catch {
-        return false
-      }
-    })
-  }
-}
-
-async function realNode(): Promise<string> {
-  return realpath(process.execPath).catch(() => process.execPath)
-}
-
-/** Human rendering: one line per check, fix indented under failures and warnings. */
-export function renderDoctorReport(report: DoctorReport): string[] {
-  const mark: Record<CheckStatus, string> = {pass: 'ok  ', warn: 'warn', fail: 'FAIL', skip: 'skip', info: 'info'}
-  const lines: string[] = []
-  const c = report.context
-  lines.push(
-    `Account ${report.account} (${report.keyPrefix}): ${c.mode === 'wrapper' ? `through SSH wrapper ${c.cliPath}${c.sshTarget ? ` -> ${c.sshTarget}` : ''}` : `local imsg ${c.resolvedCliPath ?? c.cliPath}`}`,
-  )
-  for (const check of report.checks) {
-    lines.push(`  ${mark[check.status]}  ${check.title}: ${check.message}`)
-    if (check.fix && (check.status === 'fail' || check.status === 'warn')) lines.push(`        Fix: ${check.fix}`)
-  }
-  const s = report.summary
-  lines.push(`${s.passed} passed, ${s.warnings} warnings, ${s.failed} failed, ${s.skipped} skipped`)
-  return lines
 }

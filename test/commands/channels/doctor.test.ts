@@ -57,6 +57,23 @@ describe('remoteclaw channels doctor (built CLI)', function () {
     expect(doc.exitCode).to.equal(0)
   })
 
+  it('--json with a plain SSH wrapper as cliPath: the host comes from the wrapper, attachments use remoteAttachmentRoots', async () => {
+    const wrapper = path.join(tmp.dir, 'imsg-over-ssh')
+    fs.writeFileSync(wrapper, '#!/bin/sh\nexec ssh -T -o BatchMode=yes -o ConnectTimeout=2 bot@127.0.0.1 imsg "$@"\n')
+    fs.chmodSync(wrapper, 0o700)
+    const home = homeWith(`{channels: {imessage: {cliPath: ${JSON.stringify(wrapper)}, includeAttachments: true, groupPolicy: "disabled"}}}`)
+    const r = await runCli(['channels', 'doctor', '--json', '--timeout', '5'], {stateDir: home})
+    const doc = JSON.parse(r.stdout)
+    expect(doc.context).to.include({mode: 'wrapper', remoteHost: 'bot@127.0.0.1', remoteHostFrom: 'wrapper'})
+    const messages = doc.checks.map((c: {message: string}) => c.message).join('\n')
+    expect(messages).to.not.include('remoteHost is unset')
+    const remoteHost = doc.checks.find((c: {id: string}) => c.id === 'remote_host')
+    expect(remoteHost.message).to.include(`remote host bot@127.0.0.1 (from the wrapper ${wrapper})`)
+    const attachments = doc.checks.find((c: {id: string}) => c.id === 'attachments')
+    expect(attachments.message).to.include('/Users/*/Library/Messages/Attachments on bot@127.0.0.1, fetched over SCP (remoteAttachmentRoots, the default)')
+    expect(attachments.details).to.include({rootsKey: 'remoteAttachmentRoots', keyToExtend: 'channels.imessage.remoteAttachmentRoots'})
+  })
+
   it('a failed check exits 5, with and without --json', async () => {
     const home = homeWith(simConfig())
     const human = await runCli(['channels', 'doctor'], {stateDir: home, env: {IMSG_SIM_NO_RPC: '1'}})

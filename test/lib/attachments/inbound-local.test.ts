@@ -2,6 +2,7 @@ import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
 import {buildAgentInput} from '../../../src/lib/agents/types.js'
+import {resolveAccount} from '../../../src/lib/config/accounts.js'
 import {resolveInboundAttachments} from '../../../src/lib/attachments/inbound.js'
 import {resetAttachmentNotices, resolveInboundAttachments as seamResolve} from '../../../src/lib/gateway/attachments-seam.js'
 import type {Envelope, EnvelopeAttachment} from '../../../src/lib/core/envelope.js'
@@ -93,6 +94,25 @@ describe('inbound attachments (imsg on this machine)', () => {
     expect(warns).to.have.length(3)
     expect(warns[0]!.fields.key).to.equal('channels.imessage.accounts.bot.attachmentRoots')
     expect(warns[0]!.msg).to.include('channels.imessage.accounts.bot.attachmentRoots')
+  })
+
+  it('a refusal for an account that inherits its roots names the channel key and the command that admits the file', async () => {
+    const {ctx, records} = makeCtx(path.join(dir, 'home'), path.join(dir, 'state'))
+    const channel = {includeAttachments: true, attachmentRoots: [root], accounts: {bot: {}, own: {attachmentRoots: [root]}}}
+    const inherits = resolveAccount({channels: {imessage: channel}}, 'bot', ctx)
+    const own = resolveAccount({channels: {imessage: channel}}, 'own', ctx)
+    const elsewhere = path.join(dir, 'Downloads')
+    fs.mkdirSync(elsewhere)
+    const f = path.join(elsewhere, 'a.jpg')
+    fs.writeFileSync(f, 'x')
+    for (const account of [inherits, own]) await resolveInboundAttachments(ctx, account, [att(f, 1)], {sessionKey: 's'})
+    const [w1, w2] = records.filter((x) => x.level === 'warn')
+    const list = JSON.stringify([root, fs.realpathSync(elsewhere)])
+    expect(w1!.fields.key).to.equal('channels.imessage.attachmentRoots')
+    expect(w1!.fields.fix).to.equal(`remoteclaw config set channels.imessage.attachmentRoots '${list}'`)
+    expect(w1!.msg).to.include(`add its directory to channels.imessage.attachmentRoots to admit it: remoteclaw config set channels.imessage.attachmentRoots '${list}'`)
+    expect(w2!.fields.key).to.equal('channels.imessage.accounts.own.attachmentRoots')
+    expect(w2!.fields.fix).to.equal(`remoteclaw config set channels.imessage.accounts.own.attachmentRoots '${list}'`)
   })
 
   it('reports missing attachments without touching them, and applies mediaMaxMb', async () => {

@@ -89,6 +89,8 @@ describe('attachments from a remote Mac over a real sshd', function () {
     ])
     const warns = records.filter((x) => x.level === 'warn')
     expect(warns.map((w) => w.fields.key)).to.deep.equal(['channels.imessage.remoteAttachmentRoots', 'channels.imessage.remoteAttachmentRoots'])
+    // the refusal outside the roots gives the command that admits the file's directory, the list kept
+    expect(warns[0]!.fields.fix).to.equal(`remoteclaw config set channels.imessage.remoteAttachmentRoots '${JSON.stringify([macRoot, s.dir])}'`)
     expect(fs.existsSync(path.join(ctx.stateDir, 'attachments'))).to.equal(false)
   })
 
