@@ -1,4 +1,7 @@
 import {expect} from 'chai'
+import {execa} from 'execa'
+import path from 'node:path'
+import {IMSG_SIM} from '../helpers/cli.js'
 import {GatewayHarness} from '../lib/gateway/harness.js'
 
 /**
@@ -50,6 +53,22 @@ describe('gateway: config warnings once per change (CLI child + imsg simulator)'
     await reload(5, open, agents('helper'))
     expect(h.countLogs(DM_OPEN)).to.equal(2)
     expect(h.countLogs(SHARED('helper'))).to.equal(2)
+  })
+
+  it('two accounts that share one DM conversation in the same words: one line naming both', async () => {
+    const dbB = path.join(h.dir, 'b.db')
+    await execa(IMSG_SIM, ['init', '--db', dbB], {env: {HOME: h.dir}})
+    h.writeConfig(
+      {dmPolicy: 'allowlist', allowFrom: ['+15550009001', '+15550009002'], accounts: {a: {dbPath: h.db}, b: {dbPath: dbB}}},
+      {agents: {list: [{id: 'main', runtime: 'echo'}]}},
+    )
+    h.start()
+    await h.waitFor(() => h.countLogs(/imsg rpc running/) === 2, 'both accounts running')
+    const lines = h.logs.filter((l) => SHARED('main').test(l.msg))
+    expect(lines.map((l) => l.msg)).to.deep.equal([
+      'accounts a, b: DMs to agent "main" share one conversation (session.dmScope is "main"): the 2 senders allowed to DM the bot (channels.imessage.allowFrom and pairing approvals) can see each other\'s context through the agent.',
+    ])
+    expect(lines[0]!.fix).to.equal('remoteclaw config set session.dmScope per-sender')
   })
 
   it('an account override that hides the channel list is said once, in the words of config validate', async () => {

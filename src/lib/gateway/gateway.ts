@@ -184,14 +184,17 @@ export class Gateway {
     // Say that an agent cannot run at start (and on reload), not at the first message.
     for (const p of checkAgents(this.agents.agents, this.o.ctx)) findings.push({level: 'error', message: p.message, fields: {fix: p.fix}})
     // session.dmScope "main" with several people able to DM: they share one conversation.
+    // Accounts that share it in the same words are named in one line, not one line each.
+    const shared = new Map<string, {ids: string[]; fix: string}>()
     for (const a of accounts) {
       const approved = await listApproved(this.o.ctx, a.id).then(
         (l) => l.map((x) => x.handle),
         () => [],
       )
       const w = sharedDmSessionWarning(a, this.agents, approved)
-      if (w) findings.push(warn(`account ${a.id}: ${w.message}`, {fix: w.fix}))
+      if (w) (shared.get(w.message) ?? shared.set(w.message, {ids: [], fix: w.fix}).get(w.message)!).ids.push(a.id)
     }
+    for (const [message, {ids, fix}] of shared) findings.push(warn(`account${ids.length > 1 ? 's' : ''} ${ids.join(', ')}: ${message}`, {fix}))
     this.findings.report(findings)
   }
 
