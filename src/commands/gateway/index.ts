@@ -13,7 +13,7 @@ export default class GatewayCommand extends BaseCommand<typeof GatewayCommand> {
   static override summary = 'Run the iMessage gateway in the foreground (one supervised imsg rpc child per account)'
   static override description = `Watches each enabled iMessage account through \`imsg rpc\`, applies access control (pairing, allowlists, group policy, mention gating), hands messages to the configured agent and sends its reply to the same chat.
 
-The imsg child is restarted with backoff when it crashes, exits, stalls or ends its stream, and resumes from the cursor persisted under <stateDir>/gateway/. Health for \`remoteclaw channels status\` is written to <stateDir>/gateway/health.json. A valid edit of the config file applies without a restart; an invalid one is logged and the running config stays.
+The imsg child is restarted with backoff when it crashes, exits, stalls or ends its stream, and resumes from the cursor persisted under <stateDir>/gateway/. Health for \`remoteclaw channels status\` is written to <stateDir>/gateway/health.json. A valid edit of the config file applies without a restart; an invalid one is logged and the running config stays. Config warnings are logged at start, and after an edit only when they are new or changed.
 
 The log goes to stderr (--log-format) and always, as JSON lines, to <stateDir>/logs/gateway.log (rotated by size; read it with \`remoteclaw logs\`). One gateway runs per state dir: a second one exits 1 naming the pid that holds <stateDir>/gateway/gateway.lock.
 

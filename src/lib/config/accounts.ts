@@ -16,7 +16,8 @@ import {
  *
  * Maps and lists (groups, allowFrom, groupAllowFrom, attachment roots) are REPLACED by an
  * account override, never merged: an account that sets `groups` sees only its own groups.
- * resolveAccounts() warns when an override hides a non-empty inherited map or list.
+ * `config validate` (and the gateway, which validates) warns when an override hides a non-empty
+ * inherited map or list (config/warnings.ts).
  */
 export interface ResolvedAccount {
   id: string
@@ -74,7 +75,8 @@ export interface ResolvedAccounts {
   warnings: string[]
 }
 
-const INHERITED_COLLECTIONS = ['groups', 'allowFrom', 'groupAllowFrom', 'attachmentRoots', 'remoteAttachmentRoots'] as const
+/** The maps and lists an account override replaces instead of merging. */
+export const INHERITED_COLLECTIONS = ['groups', 'allowFrom', 'groupAllowFrom', 'attachmentRoots', 'remoteAttachmentRoots'] as const
 export type InheritedCollection = (typeof INHERITED_COLLECTIONS)[number]
 
 /**
@@ -90,7 +92,7 @@ export function imessageChannel(config: RemoteclawConfig): IMessageChannelConfig
   return config.channels?.imessage ?? config.imessage
 }
 
-function isNonEmpty(v: unknown): boolean {
+export function isNonEmpty(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0
   if (v && typeof v === 'object') return Object.keys(v).length > 0
   return false
@@ -161,13 +163,6 @@ export function resolveAccounts(config: RemoteclawConfig, ctx: {home: string}): 
   }
   const accounts = ids.map((id) => {
     const override = channel.accounts![id]!
-    for (const key of INHERITED_COLLECTIONS) {
-      if (override[key] !== undefined && isNonEmpty(channel[key])) {
-        warnings.push(
-          `${base}.accounts.${id}.${key} replaces ${base}.${key} (maps and lists are not merged); copy the entries you still want into the account.`,
-        )
-      }
-    }
     const account = resolveOne(id, channel, override, config, ctx.home, `${base}.accounts.${id}`)
     for (const key of INHERITED_COLLECTIONS) {
       if (override[key] === undefined && channel[key] !== undefined) (account.inheritedFrom ??= {})[key] = base

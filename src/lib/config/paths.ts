@@ -156,3 +156,8 @@ export function getAtPath(data: unknown, segs: readonly PathSegment[]): {found: 
   }
   return {found: true, value: cur}
 }
+
+/** Quotes a path or value for a POSIX shell when it needs it (for fix commands users paste). */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`
+}

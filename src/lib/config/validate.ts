@@ -1,11 +1,12 @@
 import os from 'node:os'
 import {closest, distance} from 'fastest-levenshtein'
 import {z} from 'zod'
-import {resolveAccounts} from './accounts.js'
+import {INHERITED_COLLECTIONS, isNonEmpty, resolveAccounts} from './accounts.js'
 import {CstParseError, DUPLICATE_KEY_FIX, duplicateKeyDetail, duplicateKeys, locatePath, parseEditable} from './cst.js'
-import {formatPath, type PathSegment} from './paths.js'
+import {formatPath, shellQuote, type PathSegment} from './paths.js'
 import {configSchema, DEFAULT_ACCOUNT_ID, type IMessageChannelConfig, type RemoteclawConfig} from './schema.js'
 import {unwrap} from './schema-walk.js'
+import {dmOpenWarning, groupsAllowlistEmptyWarning, LEGACY_LAYOUT_WARNING, overrideReplacesWarning, type ConfigWarning} from './warnings.js'
 
 export interface ConfigIssue {
   /** Key path, e.g. channels.imessage.dmPolicy ('' for the whole file). */
@@ -29,10 +30,7 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${issue.where}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`
 }
 
-/** Quotes a path or value for a POSIX shell when it needs it (for fix commands users paste). */
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`
-}
+export {shellQuote} from './paths.js'
 
 /** The suggestion for an unknown name: same letters ignoring case, else a close edit distance. */
 export function didYouMean(name: string, candidates: readonly string[]): string | undefined {
@@ -111,6 +109,11 @@ class Collector {
       fix,
     }
     ;(kind === 'error' ? this.errors : this.warnings).push(issue)
+  }
+
+  /** A warning worded in warnings.ts (the same words in every place that reports it). */
+  warn(segs: readonly PathSegment[], w: ConfigWarning): void {
+    this.add('warning', segs, w.message, w.fix)
   }
 }
 
@@ -269,12 +272,7 @@ function checkSemantics(config: RemoteclawConfig, out: Collector, home: string):
       'Run `remoteclaw config migrate` before setting channels.imessage.* keys; in a file that already has both, move the keys you need into channels.imessage, then: remoteclaw config unset imessage',
     )
   } else if (legacy) {
-    out.add(
-      'warning',
-      ['imessage'],
-      'legacy layout: top-level "imessage" is read as channels.imessage',
-      'Run: remoteclaw config migrate   (moves it under channels.imessage, keeping comments)',
-    )
+    out.warn(['imessage'], LEGACY_LAYOUT_WARNING)
   }
 
   const channel: IMessageChannelConfig | undefined = config.channels?.imessage ?? config.imessage
@@ -336,16 +334,10 @@ function checkSemantics(config: RemoteclawConfig, out: Collector, home: string):
 
   // Account overrides replace inherited maps and lists: say so where it hides something.
   for (const id of accountIds) {
-    for (const key of ['groups', 'allowFrom', 'groupAllowFrom', 'attachmentRoots', 'remoteAttachmentRoots'] as const) {
-      const inherited = channel[key]
-      const nonEmpty = Array.isArray(inherited) ? inherited.length > 0 : inherited !== undefined && Object.keys(inherited).length > 0
-      if (overrides[id]![key] !== undefined && nonEmpty) {
-        out.add(
-          'warning',
-          [...channelSegs, 'accounts', id, key],
-          `replaces ${formatPath([...channelSegs, key])} for account "${id}" (maps and lists are not merged)`,
-          `Copy the entries account "${id}" still needs into ${formatPath([...channelSegs, 'accounts', id, key])}.`,
-        )
+    for (const key of INHERITED_COLLECTIONS) {
+      if (overrides[id]![key] !== undefined && isNonEmpty(channel[key])) {
+        const at = [...channelSegs, 'accounts', id, key]
+        out.warn(at, overrideReplacesWarning(formatPath(at), formatPath([...channelSegs, key]), id))
       }
     }
   }
@@ -371,23 +363,13 @@ function checkSemantics(config: RemoteclawConfig, out: Collector, home: string):
           `remoteclaw config set ${shellQuote(formatPath(fixAt))} '["*"]'   (or choose another policy: remoteclaw config set ${shellQuote(formatPath(policyAt))} pairing)`,
         )
       } else {
-        out.add(
-          'warning',
-          policyAt,
-          `dmPolicy "open": anyone who can message this Apple ID reaches the agent${who(policyAt)}`,
-          `For approval of each new sender: remoteclaw config set ${shellQuote(formatPath(policyAt))} pairing`,
-        )
+        out.warn(policyAt, dmOpenWarning(formatPath(policyAt)))
       }
     }
 
     if (account.enabled && account.groupPolicy === 'allowlist' && Object.keys(account.groups).length === 0) {
       const groupsAt = [...ownerOf('groups', 'groupPolicy'), 'groups']
-      out.add(
-        'warning',
-        groupsAt,
-        `groupPolicy is "allowlist" but ${formatPath(groupsAt)} lists no groups: every group message will be ignored${who(groupsAt)}`,
-        `Add a group by its chat_id: remoteclaw config set '${formatPath([...groupsAt, '<chat_id>'])}' '{}'   (or: remoteclaw config set ${formatPath([...ownerOf('groupPolicy'), 'groupPolicy'])} disabled)`,
-      )
+      out.warn(groupsAt, groupsAllowlistEmptyWarning(formatPath(groupsAt), formatPath([...ownerOf('groupPolicy'), 'groupPolicy'])))
     }
 
     if (account.enabled) {

@@ -15,6 +15,7 @@ import {AccountRunner, type RunnerEvent, type RunnerTimings} from './account-run
 import {createSessionRunAgent} from './agent-runtime.js'
 import {createConfigCommandHandler} from './chat-commands.js'
 import {ConfigWatcher} from './config-watch.js'
+import {FindingsLog, issueFinding, type Finding} from './findings.js'
 import {HealthRecorder} from './health.js'
 import {acquireGatewayLock, type GatewayLock} from './lock.js'
 import {ToolService} from './tool-service.js'
@@ -87,6 +88,7 @@ export class Gateway {
   private readonly runners = new Map<string, AccountRunner>()
   private readonly health: HealthRecorder
   private readonly log: Logger
+  private readonly findings: FindingsLog
   private tools: ToolService | undefined
   private loaded!: LoadedConfig
   private agents!: ResolvedAgents
@@ -99,6 +101,7 @@ export class Gateway {
 
   private constructor(private readonly o: GatewayOptions) {
     this.log = o.ctx.log.child('gateway')
+    this.findings = new FindingsLog(this.log)
     this.health = new HealthRecorder(o.ctx.stateDir, o.ctx.now, (error) => this.log.warn(`cannot write the health file: ${errorMessage(error)}`))
   }
 
@@ -125,11 +128,10 @@ export class Gateway {
   private async boot(): Promise<void> {
     const {ctx} = this.o
     const loaded = await loadConfig(ctx)
-    for (const w of loaded.warnings) this.log.warn(w)
     const {accounts, warnings} = selectAccounts(loaded.config, ctx, this.o.accountIds)
-    for (const w of warnings) this.log.warn(w)
     this.loaded = loaded
-    this.agents = this.resolveAgents(loaded.config, accounts)
+    this.agents = resolveAgents(loaded.config)
+    await this.reportFindings(loaded, warnings, accounts)
 
     // One gateway per state dir (the health file is no lock): throws naming the live holder.
     this.lock = await acquireGatewayLock(ctx)
@@ -156,7 +158,6 @@ export class Gateway {
       const r = agent && turn ? await sessionCommand(env, account, approved, {agent, sessionKey: turn.sessionKey}) : undefined
       return r ?? configCommand(env, account, approved)
     }
-    await this.warnSharedDmSessions(accounts)
     for (const a of accounts) await this.startRunner(a, runAgent, chatCommand)
     this.tools.startSchedules()
     if (this.o.watchConfig !== false) {
@@ -170,25 +171,31 @@ export class Gateway {
     this.log.info(`gateway running (pid ${process.pid}); accounts: ${accounts.map((a) => a.id).join(', ')}; agents: ${this.agents.agents.map((a) => `${a.id} (${a.runtime})`).join(', ')}`)
   }
 
-  /** session.dmScope "main" with several people able to DM: they share one conversation. Said at start and on reload. */
-  private async warnSharedDmSessions(accounts: ResolvedAccount[]): Promise<void> {
+  /**
+   * Everything worth saying about the config now in effect, at start and after each applied
+   * reload; the FindingsLog logs only what the previous config did not already say.
+   */
+  private async reportFindings(loaded: LoadedConfig, accountWarnings: string[], accounts: ResolvedAccount[]): Promise<void> {
+    const findings: Finding[] = loaded.issues.map(issueFinding)
+    const warn = (message: string, fields?: Record<string, unknown>): Finding => ({level: 'warn', message, fields})
+    findings.push(...accountWarnings.map((w) => warn(w)))
+    findings.push(...this.agents.warnings.map((w) => warn(w)))
+    findings.push(...checkRouting(this.agents, accounts).map((w) => warn(w)))
+    // Say that an agent cannot run at start (and on reload), not at the first message.
+    for (const p of checkAgents(this.agents.agents, this.o.ctx)) findings.push({level: 'error', message: p.message, fields: {fix: p.fix}})
+    // session.dmScope "main" with several people able to DM: they share one conversation.
+    // Accounts that share it in the same words are named in one line, not one line each.
+    const shared = new Map<string, {ids: string[]; fix: string}>()
     for (const a of accounts) {
       const approved = await listApproved(this.o.ctx, a.id).then(
         (l) => l.map((x) => x.handle),
         () => [],
       )
       const w = sharedDmSessionWarning(a, this.agents, approved)
-      if (w) this.log.warn(`account ${a.id}: ${w.message}`, {fix: w.fix})
+      if (w) (shared.get(w.message) ?? shared.set(w.message, {ids: [], fix: w.fix}).get(w.message)!).ids.push(a.id)
     }
-  }
-
-  private resolveAgents(config: RemoteclawConfig, accounts: ResolvedAccount[]): ResolvedAgents {
-    const agents = resolveAgents(config)
-    for (const w of agents.warnings) this.log.warn(w)
-    for (const w of checkRouting(agents, accounts)) this.log.warn(w)
-    // Say at startup (and on reload) that an agent cannot run, not at the first message.
-    for (const p of checkAgents(agents.agents, this.o.ctx)) this.log.error(p.message, {fix: p.fix})
-    return agents
+    for (const [message, {ids, fix}] of shared) findings.push(warn(`account${ids.length > 1 ? 's' : ''} ${ids.join(', ')}: ${message}`, {fix}))
+    this.findings.report(findings)
   }
 
   private async startRunner(a: ResolvedAccount, runAgent: RunAgent, chatCommand: ChatCommandHandler): Promise<void> {
@@ -223,8 +230,8 @@ export class Gateway {
       return
     }
     this.loaded = loaded
-    this.agents = this.resolveAgents(loaded.config, selected.accounts)
-    await this.warnSharedDmSessions(selected.accounts)
+    this.agents = resolveAgents(loaded.config)
+    await this.reportFindings(loaded, selected.warnings, selected.accounts)
     const next = new Map(selected.accounts.map((a) => [a.id, a]))
     for (const [id, runner] of this.runners) {
       const a = next.get(id)

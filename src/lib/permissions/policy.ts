@@ -1,3 +1,4 @@
+import {dmOpenWarning, groupsAllowlistEmptyWarning, warningLine} from '../config/warnings.js'
 import type {ResolvedAccount} from '../config/accounts.js'
 
 /** Who can reach the bot by DM right now, in one sentence. */
@@ -72,18 +73,12 @@ export function findFootguns(a: ResolvedAccount, deployment: 'local' | 'wrapper'
   const out: Footgun[] = []
   const p = a.keyPrefix
   if (a.groupPolicy === 'allowlist' && Object.keys(a.groups).length === 0) {
-    out.push({
-      id: 'groups_allowlist_empty',
-      message: `${p}.groupPolicy is "allowlist" but ${p}.groups is empty, so every group message is dropped.`,
-      fix: `Add the chats to answer (find ids with \`imsg chats --limit 20\`): remoteclaw config set ${p}.groups '{"<chat_id>": {}}'; or set ${p}.groupPolicy "disabled" to say so.`,
-    })
+    const w = groupsAllowlistEmptyWarning(`${p}.groups`, `${p}.groupPolicy`)
+    out.push({id: 'groups_allowlist_empty', message: warningLine(w), fix: w.fix})
   }
   if (a.dmPolicy === 'open' && a.allowFrom.includes('*')) {
-    out.push({
-      id: 'dm_open',
-      message: `${p}.dmPolicy is "open": anyone who knows this number or Apple ID can talk to your agent.`,
-      fix: `Use pairing (remoteclaw config set ${p}.dmPolicy pairing) or list senders in ${p}.allowFrom with dmPolicy "allowlist".`,
-    })
+    const w = dmOpenWarning(`${p}.dmPolicy`)
+    out.push({id: 'dm_open', message: warningLine(w), fix: w.fix})
   }
   if ((a.dmPolicy === 'allowlist' || a.dmPolicy === 'pairing') && a.allowFrom.some((h) => h.trim() === '*')) {
     out.push({

@@ -16,12 +16,14 @@ export function sharedDmSessionWarning(
   const {agent} = routeAgent(agents, account, {isGroup: false, chat: {chatId: 0, guid: '', identifier: '', name: '', participants: []}})
   if (agent.session.dmScope !== 'main') return undefined
   const p = account.keyPrefix
+  // Name the key where the list is written, so accounts that inherit it get the same sentence.
+  const allowFrom = `${account.inheritedFrom?.allowFrom ?? p}.allowFrom`
   const star = account.allowFrom.some((h) => h.trim() === '*')
   let who: string | undefined
-  if (account.dmPolicy === 'open' || star) who = `anyone who can DM the bot (${account.dmPolicy === 'open' ? `${p}.dmPolicy "open"` : `"*" in ${p}.allowFrom`})`
+  if (account.dmPolicy === 'open' || star) who = `anyone who can DM the bot (${account.dmPolicy === 'open' ? `${p}.dmPolicy "open"` : `"*" in ${allowFrom}`})`
   else {
     const named = new Set([...account.allowFrom.filter((h) => !/^chat_(id|guid|identifier):/i.test(h.trim())).map((h) => h.trim()), ...approvedHandles])
-    if (named.size >= 2) who = `the ${named.size} senders allowed to DM the bot (${p}.allowFrom and pairing approvals)`
+    if (named.size >= 2) who = `the ${named.size} senders allowed to DM the bot (${allowFrom} and pairing approvals)`
     else if (account.dmPolicy === 'pairing' && named.size >= 1) return undefined
   }
   if (!who) return undefined

@@ -70,7 +70,9 @@ describe('config validation', () => {
     // inherited "*" is enough
     const ok = check('{channels: {imessage: {allowFrom: ["*"], accounts: {bot: {dmPolicy: "open"}}}}}')
     expect(ok.errors).to.deep.equal([])
-    expect(ok.warnings.map((w) => w.message).join('\n')).to.contain('dmPolicy "open": anyone')
+    const open = ok.warnings.find((w) => w.path === 'channels.imessage.accounts.bot.dmPolicy')
+    expect(open?.message).to.contain('"open": anyone who knows this number')
+    expect(open?.fix).to.equal('For approval of each new sender: remoteclaw config set channels.imessage.accounts.bot.dmPolicy pairing')
   })
 
   it('lists semantic errors in the same run as unknown keys, and says when the suggested key already exists', () => {

@@ -58,7 +58,7 @@ describe('doctor: who can reach the bot', () => {
     expect(ids({groupPolicy: 'disabled', pairingReply: 'silent'}, 'local')).to.deep.equal([])
     expect(ids({groupPolicy: 'allowlist', groups: {'42': {}}})).to.deep.equal([])
     const f = findFootguns(account({groupPolicy: 'allowlist'}), 'wrapper')[0]!
-    expect(f.fix).to.include('remoteclaw config set channels.imessage.groups')
+    expect(f.fix).to.include(`remoteclaw config set 'channels.imessage.groups["<chat_id>"]' '{}'`)
   })
 })
 
