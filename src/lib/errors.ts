@@ -1,6 +1,6 @@
 /**
  * Exit codes are a contract with operators' shell scripts: keep them stable and identical
- * with and without --json (see README "Exit codes").
+ * with and without --json (see docs/exit-codes.md).
  */
 export const ExitCode = {
   OK: 0,

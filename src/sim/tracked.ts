@@ -2,7 +2,7 @@
 // message.send_status only reads chat.db, so it works without the bridge. send.tracked needs the
 // IMCore bridge (clientMessageGuidReservation): without IMSG_SIM_BRIDGE=1 it is refused before
 // dispatch (-32603 not_started, retry_safe) and not listed in `status.methods`, as a real imsg does.
-// Knobs (README "The imsg simulator"):
+// Knobs (docs/simulator.md):
 //   IMSG_SIM_BRIDGE=1                 bridge mode (shared with the presence features' bridge mode)
 //   IMSG_SIM_TRACKED_UNKNOWN=sent     the first send.tracked of each attempt_id writes its row, then answers -32001
 //   IMSG_SIM_TRACKED_UNKNOWN=unsent   the first send.tracked of each attempt_id writes nothing and answers -32001

@@ -12,7 +12,7 @@ export default class ChannelsStatus extends BaseCommand<typeof ChannelsStatus> {
   static override description = `Without --probe: each account's configuration and, when a gateway runs, its live state (from the gateway's health file).
 With --probe: for each enabled account, checks that cliPath is found and executable, that \`imsg rpc\` is supported (judged by its help text), that dbPath is readable (Full Disk Access), that a live rpc session answers chats.list within --timeout, and reports imsg's version, protocol, capabilities and round-trip latency. Every failed check prints a fix. A hung imsg is killed at the timeout.
 
---json prints one document with schemaVersion 1 (see README "channels status").
+--json prints one document with schemaVersion 1 (see docs/setup-and-doctor.md).
 
 ${EXIT_CODES_HELP}
 (0: every account healthy; 5: an account is unhealthy, none is configured, or the gateway died; 6: imsg unreachable: not found, SSH failure or timeout; 7: config invalid)`

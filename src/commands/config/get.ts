@@ -7,7 +7,7 @@ import {getConfigValue} from '../../lib/config/store.js'
 
 export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
   static override summary = 'Print a config value, or the whole config file'
-  static override description = `Prints the value as written in the config file (defaults are not filled in; see the README's configuration reference). Strings print bare, everything else as JSON. With --json: {"path", "value"}.
+  static override description = `Prints the value as written in the config file (defaults are not filled in; see the configuration reference in docs/configuration.md). Strings print bare, everything else as JSON. With --json: {"path", "value"}.
 
 Paths: a.b.c, agents.list[0].id, and quoted keys for keys with dots or digits: channels.imessage.groups["42"].requireMention.
 

@@ -7,7 +7,7 @@ export default class GatewayStatus extends BaseCommand<typeof GatewayStatus> {
   static override summary = 'Show the gateway service: installed, loaded, running pid, last exit status, and the gateway\'s own health'
   static override description = `Asks the service manager (launchctl print / systemctl --user show) about the service of this state dir and reads the gateway's health file (as \`channels status\` shows it).
 
---json prints one document with schemaVersion 1 (see README "Run it as a service").
+--json prints one document with schemaVersion 1 (see docs/service-and-logs.md).
 
 ${EXIT_CODES_HELP}
 (0: the service runs and the gateway is healthy; 5: installed but not running, or unhealthy; 4: not installed)`

@@ -31,7 +31,7 @@ function preview(text: string): string {
 
 export default class ScheduleList extends BaseCommand<typeof ScheduleList> {
   static override summary = 'List the messages agents have scheduled'
-  static override description = `Agents schedule messages with their schedule_message tool (README: Agent tools). This lists those still waiting (or being sent), soonest first; --all adds the ones sent, cancelled, dropped or failed in the last 7 days.
+  static override description = `Agents schedule messages with their schedule_message tool (see docs/agents.md, Agent tools). This lists those still waiting (or being sent), soonest first; --all adds the ones sent, cancelled, dropped or failed in the last 7 days.
 Cancel one with: remoteclaw schedule cancel <ID>
 
 ${EXIT_CODES_HELP}`

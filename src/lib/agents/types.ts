@@ -63,7 +63,7 @@ export interface AgentRunOptions {
   onBlock?: (text: string) => void
 }
 
-/** One inbound attachment as the agent gets it (README: Attachments): a readable file on the gateway host. */
+/** One inbound attachment as the agent gets it (docs/attachments-and-ssh.md: Inbound): a readable file on the gateway host. */
 export interface AgentAttachment {
   path: string
   mimeType: string

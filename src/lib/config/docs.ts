@@ -3,8 +3,11 @@ import {asIndex, type PathSegment} from './paths.js'
 import {ACCOUNT_DEFAULTS, AGENT_DEFAULTS, AGENT_TOOLS_DEFAULTS, COMMANDS_DEFAULTS, configSchema, GROUP_DEFAULTS, SCHEDULES_DEFAULTS, SESSION_DEFAULTS} from './schema.js'
 import {unwrap} from './schema-walk.js'
 
+/** Where the generated reference lives, between `<!-- section:config-reference -->` markers. */
+export const CONFIG_REFERENCE_DOC = 'docs/configuration.md'
+
 /**
- * The README's configuration reference, generated from the zod schema's `.describe()` texts and
+ * The configuration reference in docs/configuration.md, generated from the zod schema's `.describe()` texts and
  * the *_DEFAULTS objects (run `npx tsx scripts/gen-config-docs.ts`; a test fails when stale).
  */
 export interface ReferenceRow {
@@ -121,7 +124,7 @@ export function referenceRows(): ReferenceRow[] {
 
 const cell = (s: string) => s.replaceAll('\n', ' ').replace(/(?<!\\)\|/g, '\\|')
 
-/** Markdown for the README section `config-reference` (without the markers). */
+/** Markdown for the section `config-reference` of docs/configuration.md (without the markers). */
 export function renderConfigReference(): string {
   const lines = [
     '## Configuration reference',
@@ -158,20 +161,20 @@ export function renderConfigReference(): string {
 }
 
 /** Replaces the text between `<!-- section:NAME -->` and `<!-- /section:NAME -->`. */
-export function replaceSection(readme: string, name: string, content: string): string {
+export function replaceSection(doc: string, name: string, content: string): string {
   const open = `<!-- section:${name} -->`
   const close = `<!-- /section:${name} -->`
-  const a = readme.indexOf(open)
-  const b = readme.indexOf(close)
-  if (a < 0 || b < a) throw new Error(`README has no ${open} ... ${close} markers`)
-  return `${readme.slice(0, a + open.length)}\n${content}\n${readme.slice(b)}`
+  const a = doc.indexOf(open)
+  const b = doc.indexOf(close)
+  if (a < 0 || b < a) throw new Error(`the document has no ${open} ... ${close} markers`)
+  return `${doc.slice(0, a + open.length)}\n${content}\n${doc.slice(b)}`
 }
 
-export function readSection(readme: string, name: string): string | undefined {
+export function readSection(doc: string, name: string): string | undefined {
   const open = `<!-- section:${name} -->`
   const close = `<!-- /section:${name} -->`
-  const a = readme.indexOf(open)
-  const b = readme.indexOf(close)
+  const a = doc.indexOf(open)
+  const b = doc.indexOf(close)
   if (a < 0 || b < a) return undefined
-  return readme.slice(a + open.length + 1, b - 1)
+  return doc.slice(a + open.length + 1, b - 1)
 }

@@ -1,6 +1,6 @@
 /**
  * The config layer's public API (other areas import from here or from the files directly).
- * See the README sections config-commands and config-reference.
+ * See docs/configuration.md (config commands and the configuration reference).
  */
 export {ACCOUNT_DEFAULTS, AGENT_DEFAULTS, COMMANDS_DEFAULTS, DEFAULT_ACCOUNT_ID, GROUP_DEFAULTS, configSchema} from './schema.js'
 export type {AccountConfig, AgentConfig, GroupConfig, IMessageChannelConfig, RemoteclawConfig} from './schema.js'

@@ -2,8 +2,8 @@ import {z} from 'zod'
 import {parseReaction, REACTION_HELP} from '../util/tapback.js'
 
 /**
- * The one schema for remoteclaw.json. Every key documented in the README's configuration
- * reference comes from the `.describe()` texts and ACCOUNT_DEFAULTS below (see docs.ts).
+ * The one schema for remoteclaw.json. Every key documented in the configuration reference
+ * (docs/configuration.md) comes from the `.describe()` texts and ACCOUNT_DEFAULTS below (see docs.ts).
  *
  * Raw keys carry no zod defaults on purpose: account resolution (accounts.ts) must know which
  * values were set where, so defaults apply only at the end of channel -> account inheritance.
@@ -146,7 +146,7 @@ export const imessageChannelSchema = z
   .strict()
 export type IMessageChannelConfig = z.infer<typeof imessageChannelSchema>
 
-/** The agent tools (README: Agent tools); tools/ takes the names from here. */
+/** The agent tools (docs/agents.md: Agent tools); tools/ takes the names from here. */
 export const agentToolNameSchema = z.enum(['send_message', 'react', 'read_history', 'schedule_message', 'list_scheduled', 'cancel_scheduled'])
 
 export const agentToolsSchema = z
@@ -240,7 +240,7 @@ export const agentSchema = z
       .strict()
       .optional()
       .describe('Group settings of this agent.'),
-    tools: agentToolsSchema.optional().describe('Agent tools over MCP (README: Agent tools): which, and where send_message may write.'),
+    tools: agentToolsSchema.optional().describe('Agent tools over MCP (docs/agents.md: Agent tools): which, and where send_message may write.'),
   })
   .strict()
 export type AgentConfig = z.infer<typeof agentSchema>
@@ -284,7 +284,7 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    schedules: schedulesSchema.optional().describe('Messages agents schedule with schedule_message (README: Agent tools).'),
+    schedules: schedulesSchema.optional().describe('Messages agents schedule with schedule_message (docs/agents.md: Agent tools).'),
     /** Legacy flat layout (pre-channels). Read with a warning; `remoteclaw config migrate` moves it. */
     imessage: imessageChannelSchema.optional().describe('Legacy location of channels.imessage; run `remoteclaw config migrate`.'),
   })

@@ -36,7 +36,7 @@ export async function resolveInboundAttachments(
         admit: `remoteclaw config set ${includeAttachmentsKey(account)} true`,
       })
     }
-    // The agent is told how many were left out (README: Attachments, Inbound).
+    // The agent is told how many were left out (docs/attachments-and-ssh.md: Inbound).
     return {attachments: [], notes: [`${env.attachments.length} attachment(s) left out`]}
   }
   const r = await fetchInbound(ctx, account, env.attachments, {sessionKey, chatId: env.chat.chatId, log})

@@ -148,7 +148,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * The one JSON-RPC client for `imsg rpc` (lenient ≤0.13 and strict 0.14+). Spawns the child
  * without a shell, matches responses by id, times out each request, never crashes on non-JSON
  * output (it is classified and kept for error messages), and rejects everything pending when
- * the child dies. See docs in README "channels status".
+ * the child dies. See docs/setup-and-doctor.md, "channels status".
  */
 export class ImsgClient {
   readonly cliPath: string

@@ -4,8 +4,8 @@ import {CAPABILITY_LABELS, CAPABILITY_NAMES, type CapabilitySet} from './capabil
 import {probeExitCode, type ProbeCheck, type ProbeResult, type ProbeStatus} from './probe.js'
 
 /**
- * The `channels status --json` document. schemaVersion 1 is a contract (README "channels
- * status"): add fields, never rename or remove them without bumping the version.
+ * The `channels status --json` document. schemaVersion 1 is a contract (docs/setup-and-doctor.md,
+ * "channels status"): add fields, never rename or remove them without bumping the version.
  */
 export const STATUS_SCHEMA_VERSION = 1
 

@@ -11,7 +11,7 @@ import type {Logger} from '../log.js'
  * Everything here takes its I/O as functions, so the decisions are unit-tested without imsg.
  */
 
-/** Bounds of the reconciliation (README "Nothing lost, nothing answered twice"). */
+/** Bounds of the reconciliation (docs/gateway.md "Nothing lost, nothing answered twice"). */
 export interface ReconcileTimings {
   /** After the child that held the request is gone: time for Messages to write a row it was handed. */
   settleMs: number

@@ -90,7 +90,8 @@ describe('config commands (built CLI, child processes)', () => {
     expect(fs.existsSync(file)).to.equal(false)
   })
 
-  it('validates the shipped example config (the README set-up command)', async () => {
+  it('validates the shipped example config (linked from docs/configuration.md)', async () => {
+    expect(fs.readFileSync(path.join(REPO_ROOT, 'docs', 'configuration.md'), 'utf8')).to.contain('(../examples/remoteclaw.json5)')
     const r = await runCli(['config', 'validate'], {stateDir, env: {REMOTECLAW_CONFIG_PATH: path.join(REPO_ROOT, 'examples', 'remoteclaw.json5')}})
     expect(r.exitCode, r.stderr).to.equal(0)
     expect(r.stdout).to.contain('is valid')

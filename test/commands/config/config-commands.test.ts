@@ -47,7 +47,7 @@ describe('config commands (@oclif/test runCommand)', () => {
     expect(scalar.stdout).to.equal('+15551234567\n')
   })
 
-  it('--json shapes of set, unset and validate are stable (documented in the README)', async () => {
+  it('--json shapes of set, unset and validate are stable (documented in docs/configuration.md)', async () => {
     const set = await run(['config', 'set', 'channels.imessage.groups["42"]', '{}', '--json'])
     const setDoc = JSON.parse(set.stdout)
     expect(Object.keys(setDoc).sort()).to.deep.equal(['changed', 'diff', 'dryRun', 'file', 'path', 'value'])
@@ -62,6 +62,9 @@ describe('config commands (@oclif/test runCommand)', () => {
     expect(unset.backup).to.equal(`${file()}.bak`)
     const v = JSON.parse((await run(['config', 'validate', '--json'])).stdout)
     expect(Object.keys(v).sort()).to.deep.equal(['errors', 'exists', 'path', 'valid', 'warnings'])
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'configuration.md'), 'utf8').replaceAll(/\s+/g, ' ')
+    expect(doc).to.contain('`set`/`unset`: `{"path", "value"|"previous", "file", "changed", "dryRun", "diff", "backup"}`')
+    expect(doc).to.contain('`validate`: `{"path", "exists", "valid", "errors", "warnings"}`')
   })
 
   it('config get of a missing path exits 4 (also under --json)', async () => {

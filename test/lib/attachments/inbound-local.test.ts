@@ -48,7 +48,7 @@ describe('inbound attachments (imsg on this machine)', () => {
     expect(records.filter((x) => x.msg.includes('channels.imessage.includeAttachments is off'))).to.have.length(1)
   })
 
-  it('the agent input lists each attachment as {path, mimeType, name, size} (README, issue 5)', async () => {
+  it('the agent input lists each attachment as {path, mimeType, name, size} (docs/attachments-and-ssh.md, issue 5)', async () => {
     const {ctx} = makeCtx(path.join(dir, 'home'), path.join(dir, 'state'))
     const account = makeAccount({includeAttachments: true, attachmentRoots: ['~/Library/Messages/Attachments']}, ctx.home)
     const f = path.join(root, 'IMG.png')

@@ -237,7 +237,7 @@ describe('attachments from a remote Mac over a real sshd', function () {
       expect(fs.readdirSync(s.remoteHome).filter((n) => n.includes('pwned'))).to.deep.equal([])
     })
 
-    it('removes staging folders left by a crash once they are a day old (README), keeps younger ones', async () => {
+    it('removes staging folders left by a crash once they are a day old (docs/attachments-and-ssh.md), keeps younger ones', async () => {
       const {ctx, account} = setup()
       const staging = path.join(s.remoteHome, '.remoteclaw-staging')
       const old = path.join(staging, 'left-by-crash-30h')

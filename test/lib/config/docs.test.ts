@@ -1,13 +1,20 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
-import {defaultFor, readSection, referenceRows, renderConfigReference} from '../../../src/lib/config/docs.js'
+import {CONFIG_REFERENCE_DOC, defaultFor, readSection, referenceRows, renderConfigReference} from '../../../src/lib/config/docs.js'
 import {REPO_ROOT} from '../../helpers/cli.js'
 
 describe('config reference (generated from the schema)', () => {
-  it('README section config-reference is current (regenerate: npx tsx scripts/gen-config-docs.ts)', () => {
+  it('docs/configuration.md section config-reference is current (regenerate: npx tsx scripts/gen-config-docs.ts)', () => {
+    expect(CONFIG_REFERENCE_DOC).to.equal('docs/configuration.md')
+    const doc = fs.readFileSync(path.join(REPO_ROOT, CONFIG_REFERENCE_DOC), 'utf8')
+    expect(readSection(doc, 'config-reference')).to.equal(renderConfigReference())
+  })
+
+  it('the README links to the configuration page instead of carrying the reference', () => {
     const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8')
-    expect(readSection(readme, 'config-reference')).to.equal(renderConfigReference())
+    expect(readSection(readme, 'config-reference')).to.equal(undefined)
+    expect(readme).to.contain('(docs/configuration.md)')
   })
 
   it('documents every key of both seed docs with type, default and description', () => {

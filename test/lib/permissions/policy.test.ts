@@ -50,7 +50,7 @@ describe('doctor: who can reach the bot', () => {
   it('finds the footguns and nothing on a careful config', () => {
     const ids = (c: Record<string, unknown>, d: 'local' | 'wrapper' = 'wrapper') => findFootguns(account(c), d).map((f) => f.id)
     expect(ids({groupPolicy: 'allowlist'})).to.deep.equal(['groups_allowlist_empty'])
-    // "*" in groups admits every chat under allowlist (README: Who gets through: groups): not empty
+    // "*" in groups admits every chat under allowlist (docs/access-control.md: Who gets through: groups): not empty
     expect(ids({groupPolicy: 'allowlist', groups: {'*': {requireMention: true}}})).to.deep.equal([])
     expect(ids({groupPolicy: 'disabled', dmPolicy: 'open', allowFrom: ['*']})).to.deep.equal(['dm_open'])
     expect(ids({groupPolicy: 'disabled', dmPolicy: 'open'})).to.deep.equal(['open_without_star'])
