@@ -23,7 +23,7 @@ describe('base command (built CLI as a child process)', () => {
   it('colours errors only when allowed: NO_COLOR, --no-color, TERM=dumb and --json turn colour off', async () => {
     const ansi = /\u001b\[/
     const forced = {FORCE_COLOR: '1', NO_COLOR: undefined, TERM: 'xterm-256color'}
-    const coloured = await runCli(['config', 'get', 'no.such.key'], {stateDir: t.dir, env: forced})
+    const coloured = await runCli(['config', 'get', 'channels.imessage.groupPolicy'], {stateDir: t.dir, env: forced})
     expect(coloured.exitCode).to.equal(4)
     expect(coloured.stderr).to.match(ansi)
     for (const [env, extra] of [
@@ -32,7 +32,7 @@ describe('base command (built CLI as a child process)', () => {
       [{...forced, TERM: 'dumb'}, []],
       [forced, ['--json']],
     ] as const) {
-      const r = await runCli(['config', 'get', 'no.such.key', ...extra], {stateDir: t.dir, env})
+      const r = await runCli(['config', 'get', 'channels.imessage.groupPolicy', ...extra], {stateDir: t.dir, env})
       expect(r.exitCode).to.equal(4)
       expect(r.stderr + r.stdout).not.to.match(ansi)
     }
