@@ -10,5 +10,6 @@ if ((process.env.NO_COLOR ?? '') !== '' || process.env.TERM === 'dumb' || argv.i
 globalThis.__rcDynamicImport = (specifier) => import(specifier)
 const {fileURLToPath} = await import('node:url')
 const {loadBundle} = await import('../dist/cli/code-cache.js')
-const {exports} = loadBundle(fileURLToPath(new URL('../dist/remoteclaw.cjs', import.meta.url)))
+const command = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')
+const {exports} = loadBundle(fileURLToPath(new URL('../dist/remoteclaw.cjs', import.meta.url)), command)
 await exports.execute({dir: import.meta.url})

@@ -52,25 +52,32 @@ if (helpClass && typeof helpClass === 'object' && helpClass.identifier === 'HELP
   entry.push(`export {default as HELP_CLASS} from ${JSON.stringify(path.join(src, 'cli', 'help.ts'))}`)
 }
 
-// Code compiled through vm.Script (the code cache) cannot run import() on Node 20 without an
-// experimental flag, and not at all on a cache hit. oclif (plugins, ESM modules) and lilconfig
-// call it, so the bundle's import() goes through __rcImport: bin/run.js provides one from ES
-// module scope, and a plain require() of the bundle (oclif manifest, in-process tests) falls
-// back to its own.
-const DYNAMIC_IMPORT = /(?<![\w$.'"`])import\(/g
-const dynamicImportShim = {
-  name: 'dynamic-import-shim',
+// Libraries only heavy commands use (running processes, the launchd plist, log rotation, config
+// diffs) go to their own files in dist/vendor/, required on first use: the main bundle is read
+// in full on every start, so what light commands never run should not be in it.
+const VENDOR = ['execa', 'plist', 'rotating-file-stream', 'diff']
+const vendorDir = path.join(root, 'dist', 'vendor')
+fs.rmSync(vendorDir, {recursive: true, force: true})
+await Promise.all(
+  VENDOR.map((name) =>
+    build({
+      stdin: {contents: `export * from ${JSON.stringify(name)}`, resolveDir: root, sourcefile: `vendor-${name}.js`, loader: 'js'},
+      outfile: path.join(vendorDir, `${name}.cjs`),
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+    }),
+  ),
+)
+const vendorLinks = {
+  name: 'vendor-links',
   setup(b) {
-    b.onLoad({filter: /node_modules[\\/].*\.(c|m)?js$/}, (args) => {
-      const text = fs.readFileSync(args.path, 'utf8')
-      return DYNAMIC_IMPORT.test(text) ? {contents: text.replace(DYNAMIC_IMPORT, '__rcImport('), loader: 'js'} : undefined
-    })
-    // Our own lazy imports of external packages (`await import('@inquirer/prompts')`); the
-    // `await` keeps TypeScript's type-level import('...') out of it.
-    b.onLoad({filter: /[\\/]src[\\/].*\.ts$/}, (args) => {
-      const text = fs.readFileSync(args.path, 'utf8')
-      return text.includes('await import(') ? {contents: text.replaceAll('await import(', 'await __rcImport('), loader: 'ts'} : undefined
-    })
+    b.onResolve({filter: new RegExp(`^(${VENDOR.join('|')})$`)}, (args) => ({path: `./vendor/${args.path}.cjs`, external: true}))
   },
 }
 
@@ -87,9 +94,9 @@ const result = await build({
   // The few import.meta uses (locating dist/mcp-server.js) get the bundle's own URL.
   define: {'import.meta.url': '__rcImportMetaUrl', 'import.meta.resolve': '__rcImportMetaResolve'},
   banner: {
-    js: "const __rcImport=globalThis.__rcDynamicImport??((s)=>import(s));const __rcImportMetaUrl=require('node:url').pathToFileURL(__filename).href;const __rcImportMetaResolve=(s)=>require('node:url').pathToFileURL(require.resolve(s)).href;",
+    js: "const __rcImport=(s)=>(globalThis.__rcDynamicImport??((x)=>import(x)))(s.startsWith('.')?require('node:url').pathToFileURL(require('node:path').resolve(__dirname,s)).href:s);const __rcImportMetaUrl=require('node:url').pathToFileURL(__filename).href;const __rcImportMetaResolve=(s)=>require('node:url').pathToFileURL(require.resolve(s)).href;",
   },
-  plugins: [dynamicImportShim],
+  plugins: [vendorLinks],
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
@@ -97,13 +104,25 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 })
-// ASCII only, so bin/run.js can read it as latin1, a plain copy, instead of decoding UTF-8.
-// esbuild escapes non-ASCII except inside regular expression literals; \uXXXX works there too.
+// Code compiled through vm.Script (the code cache) cannot call import() on Node 20 (not without
+// an experimental flag, and not at all on a cache hit). The import() calls esbuild leaves are
+// those of packages it does not bundle: oclif loading plugins, lilconfig, our lazy
+// `import('@inquirer/prompts')`. They go through __rcImport: bin/run.js provides one from ES
+// module scope, and a plain require() of the bundle (oclif manifest, in-process tests) falls
+// back to its own (the banner's, which is why the banner's own import( is kept). A relative
+// specifier (dist/vendor/) is resolved against the bundle, not against bin/run.js.
+// ASCII only, too, so bin/run.js can read the bundle as latin1, a plain copy, instead of
+// decoding UTF-8. esbuild escapes non-ASCII except inside regular expression literals, where
+// \uXXXX works as well.
+const BANNER_IMPORT = '??((x)=>import(x))'
 const text = fs.readFileSync(outfile, 'utf8')
-const ascii = text.replace(/[^\x00-\x7f]/g, (c) => [...c].map((u) => '\\u' + u.charCodeAt(0).toString(16).padStart(4, '0')).join(''))
-if (ascii !== text) fs.writeFileSync(outfile, ascii)
-const left = ascii.replace("??((s)=>import(s))", '').match(DYNAMIC_IMPORT)
-if (left) throw new Error(`dist/remoteclaw.cjs still calls import() ${left.length} time(s): bundle it or make it static`)
+const [banner, ...rest] = text.split(BANNER_IMPORT)
+let rewritten = 0
+const body = rest
+  .join(BANNER_IMPORT)
+  .replace(/(?<![\w$.'"`])import\(/g, () => (rewritten++, '__rcImport('))
+  .replace(/[^\x00-\x7f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+fs.writeFileSync(outfile, banner + BANNER_IMPORT + body)
 if (process.env.BUNDLE_META) fs.writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile))
 const kib = fs.statSync(outfile).size / 1024
-console.log(`bundle: ${commands.length} commands -> dist/remoteclaw.cjs (${kib.toFixed(0)} KiB)`)
+console.log(`bundle: ${commands.length} commands -> dist/remoteclaw.cjs (${kib.toFixed(0)} KiB, ${rewritten} import() via __rcImport), dist/vendor/: ${VENDOR.join(", ")}`)

@@ -23,17 +23,27 @@ interface Loaded {
 }
 
 const CACHE_PREFIX = 'cli-'
+/** Bounds the rewrites: argv words are free text, and a cache that holds the common commands is enough. */
+const MAX_COMMANDS = 40
 
-export function loadBundle(file: string, env: NodeJS.ProcessEnv = process.env, home = env.HOME ?? ''): Loaded {
+/**
+ * `command` names what this run does (the first words of argv): the cache is written by the
+ * first run and again by the first run of each other command, so it comes to hold the code
+ * of every command this user runs instead of only the first one's.
+ */
+export function loadBundle(file: string, command: string, env: NodeJS.ProcessEnv = process.env, home = env.HOME ?? ''): Loaded {
   const require = createRequire(file)
   const cacheDir = env.REMOTECLAW_CODE_CACHE === 'off' || home === '' ? undefined : usableCacheDir(resolveStateDir(env, home))
   if (!cacheDir) return {exports: require(file) as Record<string, unknown>, outcome: 'off'}
 
   const stat = fs.statSync(file)
   const cacheFile = path.join(cacheDir, `${CACHE_PREFIX}${process.version}-${process.arch}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`)
+  const commandsFile = `${cacheFile}.commands`
   let cachedData: Buffer | undefined
+  let covered: string[] = []
   try {
     cachedData = fs.readFileSync(cacheFile)
+    covered = fs.readFileSync(commandsFile, 'utf8').split('\n')
   } catch {
     // first run of this build: compile, and write the cache at exit
   }
@@ -55,8 +65,12 @@ export function loadBundle(file: string, env: NodeJS.ProcessEnv = process.env, h
     throw error
   }
   mod.loaded = true
-  // At exit the cache also holds the functions this run compiled lazily (oclif's start-up path).
-  if (outcome !== 'hit') process.once('exit', () => writeCache(cacheDir, cacheFile, script))
+  // Written at exit, so the cache also holds the functions this run compiled lazily.
+  if (outcome !== 'hit') {
+    process.once('exit', () => writeCache(cacheDir, cacheFile, script, [command]))
+  } else if (!covered.includes(command) && covered.length < MAX_COMMANDS) {
+    process.once('exit', () => writeCache(cacheDir, cacheFile, script, [...covered, command]))
+  }
   return {exports: mod.exports as Record<string, unknown>, outcome}
 }
 
@@ -75,13 +89,16 @@ function usableCacheDir(stateDir: string): string | undefined {
   }
 }
 
-function writeCache(dir: string, file: string, script: vm.Script): void {
+function writeCache(dir: string, file: string, script: vm.Script, commands: string[]): void {
   const tmp = `${file}.${process.pid}.tmp`
   try {
     fs.writeFileSync(tmp, script.createCachedData(), {mode: 0o600})
     fs.renameSync(tmp, file)
+    fs.writeFileSync(tmp, commands.join('\n'), {mode: 0o600})
+    fs.renameSync(tmp, `${file}.commands`)
     for (const name of fs.readdirSync(dir)) {
-      if (name.startsWith(CACHE_PREFIX) && path.join(dir, name) !== file && !name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), {force: true})
+      const stale = name.startsWith(CACHE_PREFIX) && !path.join(dir, name).startsWith(file) && !name.endsWith('.tmp')
+      if (stale) fs.rmSync(path.join(dir, name), {force: true})
     }
   } catch {
     // A cache is only an optimisation: a read-only or full disk must not fail the command.

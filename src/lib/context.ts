@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
-import {execa} from 'execa'
+import type {execa} from 'execa'
 import {resolveConfigPath, resolveStateDir} from './core/state-dir.js'
 import {createLogger, type Logger} from './log.js'
 
@@ -9,6 +9,26 @@ export {expandHome, resolveConfigPath, resolveStateDir} from './core/state-dir.j
 
 /** The process spawner. Always argv-style (execa, no shell): user and message data never reach a shell. */
 export type Spawner = typeof execa
+
+let loadedExeca: Spawner | undefined
+
+async function loadExeca(): Promise<Spawner> {
+  return (loadedExeca ??= (await import('execa')).execa)
+}
+
+/**
+ * The default spawner: execa, imported on the first call. execa and its dependencies are over a
+ * hundred modules that commands like `pairing list` never use (docs/performance.md). Until then
+ * a call returns only the awaitable result, which is how every caller but the agent runner uses
+ * it; code that needs the live subprocess (its pid and streams) resolves it with liveSpawner().
+ */
+const spawnOnFirstUse = ((file: string, args?: readonly string[], options?: Record<string, unknown>) =>
+  loadedExeca ? loadedExeca(file, args, options) : loadExeca().then((run) => run(file, args, options))) as unknown as Spawner
+
+/** A spawner whose result is the live subprocess: the injected one, or execa once loaded. */
+export async function liveSpawner(spawn: Spawner): Promise<Spawner> {
+  return spawn === spawnOnFirstUse ? loadExeca() : spawn
+}
 
 /**
  * Everything that touches the outside world, injectable so tests run in temp dirs with a
@@ -42,7 +62,7 @@ export function createContext(overrides: Partial<Context> = {}): Context {
     configPath: overrides.configPath ?? resolveConfigPath(env, home),
     now: overrides.now ?? (() => Date.now()),
     random: overrides.random ?? ((size: number) => randomBytes(size)),
-    spawn: overrides.spawn ?? execa,
+    spawn: overrides.spawn ?? spawnOnFirstUse,
     log: overrides.log ?? createLogger({level: 'info', format: 'text'}),
     platform: overrides.platform ?? process.platform,
     uid: overrides.uid ?? process.getuid?.(),

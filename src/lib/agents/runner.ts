@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type {AgentConfig} from '../config/schema.js'
-import type {Context} from '../context.js'
+import {liveSpawner, type Context} from '../context.js'
 import {ExitCode, RemoteclawError, errorMessage} from '../errors.js'
 import {LineSplitter, parseJsonLine} from './json-lines.js'
 import {isPreset, PRESETS, presetPrompt, splitAttachments, type TurnParser} from './presets/index.js'
@@ -225,9 +225,10 @@ const STDERR_KEEP_BYTES = 64 * 1024
  * given PIPE_GRACE_MS, then the whole group is killed, and, when some descendant escaped the
  * group, every process carrying this run's marker.
  */
-function runProcess(ctx: AgentRunnerContext, inv: Invocation, opts: {cwd?: string; env: NodeJS.ProcessEnv; timeoutMs: number; onLine?: (line: string) => void; onOversize?: (bytes: number) => void}): Promise<ProcessOutcome> {
+async function runProcess(ctx: AgentRunnerContext, inv: Invocation, opts: {cwd?: string; env: NodeJS.ProcessEnv; timeoutMs: number; onLine?: (line: string) => void; onOversize?: (bytes: number) => void}): Promise<ProcessOutcome> {
   const marker = newRunMarker()
-  const sub = ctx.spawn(inv.file, inv.args, {
+  const spawn = await liveSpawner(ctx.spawn)
+  const sub = spawn(inv.file, inv.args, {
     cwd: opts.cwd,
     env: {...opts.env, ...inv.env, [RUN_MARKER_VAR]: marker},
     extendEnv: false,

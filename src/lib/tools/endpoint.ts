@@ -47,16 +47,22 @@ export function toolSocketPath(stateDir: string): string {
   return path.join(os.tmpdir(), `remoteclaw-${process.getuid?.() ?? 'u'}-${id}`, 'gateway.sock')
 }
 
-/** node + the built entry point; under tsx (tests from src/) the .ts entry through tsx. */
+/**
+ * node + the built entry point (dist/mcp-server.js); under tsx (tests from src/) the .ts entry
+ * through tsx. Found from the package root, the nearest folder up with a package.json: this
+ * code runs from src/lib/tools/, dist/lib/tools/ or the bundle dist/remoteclaw.cjs.
+ */
 export function defaultMcpCommand(): {command: string; args: string[]} {
-  const js = fileURLToPath(new URL('../../mcp-server.js', import.meta.url))
-  if (fs.existsSync(js)) return {command: process.execPath, args: [js]}
-  const ts = js.replace(/\.js$/, '.ts')
-  if (fs.existsSync(ts)) {
+  const here = fileURLToPath(import.meta.url)
+  let root = path.dirname(here)
+  while (!fs.existsSync(path.join(root, 'package.json')) && path.dirname(root) !== root) root = path.dirname(root)
+  const js = path.join(root, 'dist', 'mcp-server.js')
+  const ts = path.join(root, 'src', 'mcp-server.ts')
+  if (here.endsWith('.ts') && fs.existsSync(ts)) {
     try {
       return {command: process.execPath, args: ['--import', import.meta.resolve('tsx'), ts]}
     } catch {
-      // no tsx: fall through to the .js path, whose absence the agent CLI reports
+      // no tsx: fall through to the built entry, whose absence the agent CLI reports
     }
   }
   return {command: process.execPath, args: [js]}
