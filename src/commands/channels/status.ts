@@ -4,7 +4,7 @@ import {resolveAccount, resolveAccounts} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {readGatewayHealth} from '../../lib/gateway/health.js'
 import {createLogger} from '../../lib/log.js'
-import {probeAccount, type ProbeResult} from '../../lib/imsg/probe.js'
+import type {ProbeResult} from '../../lib/imsg/probe-result.js'
 import {buildStatus, renderStatus, type StatusJson} from '../../lib/imsg/status.js'
 
 export default class ChannelsStatus extends BaseCommand<typeof ChannelsStatus> {
@@ -42,6 +42,8 @@ ${EXIT_CODES_HELP}
       if (!this.jsonEnabled() && accounts.length > 0) this.note(`Probing ${accounts.filter((a) => a.enabled).length} account(s)...`)
       // The checks report imsg's stray output themselves; the client's log shows only with --verbose.
       const probeCtx = {...ctx, log: createLogger({level: this.isVerbose ? 'debug' : 'error'})}
+      // Only --probe runs imsg: its client and execa stay unloaded for the plain status.
+      const {probeAccount} = await import('../../lib/imsg/probe.js')
       const results = await Promise.all(accounts.map((a) => probeAccount(a, probeCtx, {timeoutMs: flags.timeout ?? a.rpcTimeoutMs})))
       for (const r of results) probes.set(r.accountId, r)
     }

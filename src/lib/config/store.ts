@@ -1,7 +1,6 @@
 import path from 'node:path'
 import fsp from 'node:fs/promises'
 import {isDeepStrictEqual} from 'node:util'
-import {createPatch} from 'diff'
 import JSON5 from 'json5'
 import type {JsonObjectNode} from '@croct/json5-parser'
 import type {Context} from '../context.js'
@@ -138,7 +137,8 @@ export async function editConfig(
       ...result.errors.map((e) => `still invalid: ${formatIssue(e)}${e.fix ? ` (fix: ${e.fix})` : ''}`),
       ...result.warnings.map((w) => `${formatIssue(w)}${w.fix ? ` (fix: ${w.fix})` : ''}`),
     ]
-    const diff = changed ? createPatch(file, before, after, 'before', 'after') : ''
+    // diff is loaded only by edits: `config get` and the gateway's reads never need it.
+    const diff = changed ? (await import('diff')).createPatch(file, before, after, 'before', 'after') : ''
     const out: UpdateResult = {path: file, before, after, diff, changed, warnings}
     if (opts.dryRun) return out
     if (changed) {

@@ -367,7 +367,11 @@ function checkSemantics(config: RemoteclawConfig, out: Collector, home: string):
       }
     }
 
-    if (account.enabled && account.groupPolicy === 'allowlist' && Object.keys(account.groups).length === 0) {
+    // Only when the file chooses "allowlist": as the default it is the safe start (groups ignored
+    // until one is added), and warning on every config command from the first `set` is noise.
+    // `channels doctor` still names it among the footguns.
+    const groupPolicySet = (override as Record<string, unknown> | undefined)?.groupPolicy !== undefined || channel.groupPolicy !== undefined
+    if (account.enabled && groupPolicySet && account.groupPolicy === 'allowlist' && Object.keys(account.groups).length === 0) {
       const groupsAt = [...ownerOf('groups', 'groupPolicy'), 'groups']
       out.warn(groupsAt, groupsAllowlistEmptyWarning(formatPath(groupsAt), formatPath([...ownerOf('groupPolicy'), 'groupPolicy'])))
     }

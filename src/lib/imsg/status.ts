@@ -1,7 +1,7 @@
 import {NOT_CONFIGURED_FIX, NOT_CONFIGURED_MESSAGE, type ResolvedAccount} from '../config/accounts.js'
 import type {AccountHealthView, GatewayHealthView} from '../core/health-view.js'
 import {CAPABILITY_LABELS, CAPABILITY_NAMES, type CapabilitySet} from './capabilities.js'
-import {probeExitCode, type ProbeCheck, type ProbeResult, type ProbeStatus} from './probe.js'
+import {probeExitCode, type ProbeCheck, type ProbeResult, type ProbeStatus} from './probe-result.js'
 
 /**
  * The `channels status --json` document. schemaVersion 1 is a contract (docs/setup-and-doctor.md,
