@@ -99,14 +99,20 @@ const UNREACHABLE_CODES = new Set(['imsg_not_found', 'imsg_not_executable', 'ims
  * Probes one account end to end and never takes longer than `timeoutMs` (a hung imsg or wrapper
  * is killed). Each failed check carries a message and a fix.
  */
-export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, opts: {timeoutMs?: number} = {}): Promise<ProbeResult> {
+/**
+ * `opts.remoteHost` is the Mac imsg runs on when the caller knows it better than the account's
+ * own key: read from an `exec ssh ... imsg "$@"` wrapper (attachments/remote.ts), as the gateway
+ * and the doctor do.
+ */
+export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, opts: {timeoutMs?: number; remoteHost?: string} = {}): Promise<ProbeResult> {
+  const remoteHost = opts.remoteHost ?? account.remoteHost
   const now = ctx.now ?? Date.now
   const timeoutMs = opts.timeoutMs ?? account.rpcTimeoutMs
   const deadline = now() + timeoutMs
   const remaining = () => Math.max(1, deadline - now())
   const checks: ProbeCheck[] = []
   const result: ProbeResult = {accountId: account.id, status: 'healthy', checks}
-  const fixCtx: FixContext = {cliPath: account.cliPath, remoteHost: account.remoteHost}
+  const fixCtx: FixContext = {cliPath: account.cliPath, remoteHost}
   const log = ctx.log.child('probe')
   let worst: ProbeStatus = 'healthy'
   const fail = (c: Omit<ProbeCheck, 'status'>, severity: 'unhealthy' | 'unreachable') => {
@@ -179,8 +185,8 @@ export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, 
   checks.push({id: 'rpc_supported', status: 'pass', message: '`rpc --help` describes the rpc command', durationMs: helpMs})
 
   // dbPath readable when imsg runs here (Full Disk Access)
-  if (account.remoteHost) {
-    checks.push({id: 'db_readable', status: 'skip', message: `imsg runs on ${account.remoteHost}; the live session checks the database there`})
+  if (remoteHost) {
+    checks.push({id: 'db_readable', status: 'skip', message: `imsg runs on ${remoteHost}; the live session checks the database there`})
   } else {
     const db = account.dbPath ?? (ctx.platform === 'darwin' ? path.join(ctx.home, 'Library', 'Messages', 'chat.db') : undefined)
     if (!db) {
@@ -216,7 +222,7 @@ export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, 
     dbPath: account.dbPath,
     requestTimeoutMs: remaining(),
     log: ctx.log,
-    remoteHost: account.remoteHost,
+    remoteHost,
     env: ctx.env as Record<string, string>,
   })
   let status: ImsgStatus | undefined
@@ -235,7 +241,7 @@ export async function probeAccount(account: ResolvedAccount, ctx: ProbeContext, 
           id: 'rpc_session',
           code: 'db_not_found',
           message: `imsg cannot open the Messages database: ${status.database.error}`,
-          fix: `Set ${account.keyPrefix}.dbPath to the Messages database${account.remoteHost ? ` on ${account.remoteHost}` : ''} (usually /Users/<user>/Library/Messages/chat.db of the user signed in to Messages), or remove it to use imsg's default.`,
+          fix: `Set ${account.keyPrefix}.dbPath to the Messages database${remoteHost ? ` on ${remoteHost}` : ''} (usually /Users/<user>/Library/Messages/chat.db of the user signed in to Messages), or remove it to use imsg's default.`,
           durationMs: now() - s0,
         },
         'unhealthy',

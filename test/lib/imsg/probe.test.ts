@@ -120,6 +120,15 @@ describe('probeAccount', function () {
     expect(r.checks.find((x) => x.id === 'db_readable')!.status).to.equal('skip')
   })
 
+  it('a remote host the caller read from the SSH wrapper skips the local database check too', async () => {
+    const r = await probeAccount(account({cliPath: FAKE, dbPath: '/Users/bot/Library/Messages/chat.db'}), ctx(), {timeoutMs: 5000, remoteHost: 'bot@mac-mini'})
+    const db = r.checks.find((x) => x.id === 'db_readable')!
+    expect(db.status).to.equal('skip')
+    expect(db.message).to.include('bot@mac-mini')
+    const local = await probeAccount(account({cliPath: FAKE, dbPath: '/Users/bot/Library/Messages/chat.db'}), ctx(), {timeoutMs: 5000})
+    expect(local.checks.find((x) => x.id === 'db_readable')!.status).to.equal('fail')
+  })
+
   it('strict server with database.ready:false in initialize is Full Disk Access', async () => {
     const r = await probeAccount(account({cliPath: FAKE}), ctx({FAKE_STRICT: '1', FAKE_DB_DOWN: '1'}), {timeoutMs: 5000})
     expect(r.status).to.equal('unhealthy')
