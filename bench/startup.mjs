@@ -27,14 +27,18 @@ const commands = [
   ['channels', 'status', '--json'],
   ['sessions', 'list', '--json'],
 ]
+// The same command without V8's code cache: what the first run after an install or upgrade costs.
+const NO_CACHE = {REMOTECLAW_CODE_CACHE: 'off'}
+const variants = [...commands.map((argv) => ({argv, env: {}, label: ''})), {argv: commands[2], env: NO_CACHE, label: ' (no code cache)'}]
 // GNU time reports the peak RSS of the child; without it, RSS is not measured.
 const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
 
-function once(argv) {
+function once(argv, extraEnv = {}) {
   const started = process.hrtime.bigint()
+  const e = {...env, ...extraEnv}
   const r = gnuTime
-    ? spawnSync(gnuTime, ['-f', '%M', process.execPath, ...argv], {env, encoding: 'utf8'})
-    : spawnSync(process.execPath, argv, {env, encoding: 'utf8'})
+    ? spawnSync(gnuTime, ['-f', '%M', process.execPath, ...argv], {env: e, encoding: 'utf8'})
+    : spawnSync(process.execPath, argv, {env: e, encoding: 'utf8'})
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   const rssKb = gnuTime ? Number(r.stderr.trim().split('\n').pop()) : NaN
   return {ms, rssKb, status: r.status}
@@ -46,13 +50,13 @@ const median = (xs) => {
 }
 
 const bare = []
-const results = commands.map(() => ({ms: [], rss: [], status: new Set()}))
+const results = variants.map(() => ({ms: [], rss: [], status: new Set()}))
 once(['-e', '0'])
-for (const c of commands) once([run, ...c]) // warm the file cache
+for (const v of variants) once([run, ...v.argv], v.env) // warm the file cache, write the code cache
 for (let i = 0; i < rounds; i++) {
   bare.push(once(['-e', '0']).ms)
-  commands.forEach((c, j) => {
-    const r = once([run, ...c])
+  variants.forEach((v, j) => {
+    const r = once([run, ...v.argv], v.env)
     results[j].ms.push(r.ms)
     results[j].rss.push(r.rssKb)
     results[j].status.add(r.status)
@@ -60,12 +64,12 @@ for (let i = 0; i < rounds; i++) {
 }
 const base = median(bare)
 console.log(`node ${process.version}, ${os.cpus().length} cores, ${rounds} rounds; node -e 0: ${base.toFixed(1)} ms median`)
-console.log('command'.padEnd(44) + 'median ms'.padStart(10) + 'ratio'.padStart(8) + 'peak RSS MB'.padStart(13) + '  exit')
-commands.forEach((c, j) => {
+console.log('command'.padEnd(62) + 'median ms'.padStart(10) + 'ratio'.padStart(8) + 'peak RSS MB'.padStart(13) + '  exit')
+variants.forEach((v, j) => {
   const m = median(results[j].ms)
   const rss = Math.max(...results[j].rss) / 1024
   console.log(
-    `remoteclaw ${c.join(' ')}`.padEnd(44) +
+    `remoteclaw ${v.argv.join(' ')}${v.label}`.padEnd(62) +
       m.toFixed(1).padStart(10) +
       `${(m / base).toFixed(2)}x`.padStart(8) +
       (Number.isFinite(rss) ? rss.toFixed(1) : 'n/a').padStart(13) +
