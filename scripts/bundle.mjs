@@ -110,7 +110,7 @@ const result = await build({
   plugins: [vendorLinks],
   minifyWhitespace: true,
   minifySyntax: true,
-  minifyIdentifiers: true,
+  minifyIdentifiers: process.env.BUNDLE_KEEP_IDENTIFIERS !== '1',
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',

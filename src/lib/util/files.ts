@@ -1,8 +1,6 @@
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import lockfile from 'proper-lockfile'
-import writeFileAtomic from 'write-file-atomic'
 import {RemoteclawError} from '../errors.js'
 
 /**
@@ -33,6 +31,8 @@ export async function mkdirPrivate(dir: string): Promise<void> {
  */
 export async function writeFileAtomic600(file: string, data: string | Buffer): Promise<void> {
   await mkdirPrivate(path.dirname(file))
+  // Loaded on the first write: reads (pairing list, sessions list) never need it.
+  const {default: writeFileAtomic} = await import('write-file-atomic')
   await writeFileAtomic(file, data, {mode: 0o600, fsync: true})
   await fsp.chmod(file, 0o600)
 }
@@ -54,6 +54,8 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: 
   const timeoutMs = opts.timeoutMs ?? 10_000
   let release: () => Promise<void>
   try {
+    // Loaded on the first lock: proper-lockfile patches fs through graceful-fs when it loads.
+    const {default: lockfile} = await import('proper-lockfile')
     release = await lockfile.lock(file, {
       realpath: false,
       stale: 10_000,
