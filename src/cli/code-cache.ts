@@ -5,8 +5,8 @@ import vm from 'node:vm'
 import {resolveStateDir} from '../lib/core/state-dir.js'
 
 /**
- * Loads the CLI bundle (dist/remoteclaw.cjs, scripts/bundle.mjs) with V8's code cache, the step
- * that brings start-up within 2x of a bare `node -e 0` (docs/performance.md). Node 20 has no
+ * Loads the CLI bundle (dist/remoteclaw.cjs, scripts/bundle.mjs) with V8's code cache, which
+ * saves about a quarter of start-up (docs/performance.md). Node 20 has no
  * compile cache of its own (module.enableCompileCache is Node 22), so the bundle is compiled with
  * vm.Script and its cached data kept in <stateDir>/cache/, 0600 in a 0700 folder, never in a
  * shared temp dir: cached code is code. A stale or foreign cache is rejected by V8 and rewritten.
@@ -47,7 +47,7 @@ export function loadBundle(file: string, command: string, env: NodeJS.ProcessEnv
   } catch {
     // first run of this build: compile, and write the cache at exit
   }
-  // The bundle is ASCII (scripts/bundle.mjs checks): latin1 reads it without decoding UTF-8.
+  // The bundle is ASCII (scripts/bundle.mjs escapes the rest): latin1 reads it without decoding UTF-8.
   const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'latin1')), {
     filename: file,
     cachedData,
