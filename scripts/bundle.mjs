@@ -92,6 +92,42 @@ const vendorLinks = {
   },
 }
 
+// oclif requires Node built-ins at load that a start never uses: child_process (Windows only),
+// readline (flags read from stdin), perf_hooks (performance debugging). Loading them, with the
+// net, stream and dgram modules child_process pulls in, is a measurable part of start-up, so in
+// oclif's own files they become proxies that require the module on first use.
+const LAZY_BUILTINS = /const (\w+) = require\("(node:(?:child_process|readline|perf_hooks))"\);/g
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8')
+      if (!LAZY_BUILTINS.test(text)) return undefined
+      return {contents: text.replace(LAZY_BUILTINS, 'const $1 = __rcLazyBuiltin("$2");'), loader: 'js'}
+    })
+  },
+}
+
+// oclif asks wsl-utils on every start whether this is WSL (config.platform); wsl-utils also
+// loads child_process and PowerShell helpers, which only Windows shells need. oclif gets isWsl
+// from is-wsl directly and the rest of wsl-utils on first use.
+const lightWslUtils = {
+  name: 'light-wsl-utils',
+  setup(b) {
+    b.onResolve({filter: /^wsl-utils$/}, async (args) => {
+      if (args.pluginData === 'real' || !/[\\/]@oclif[\\/]core[\\/]/.test(args.importer)) return undefined
+      const real = await b.resolve('wsl-utils', {resolveDir: args.resolveDir, kind: 'import-statement', pluginData: 'real'})
+      return {path: real.path, namespace: 'light-wsl-utils'}
+    })
+    b.onLoad({filter: /.*/, namespace: 'light-wsl-utils'}, (args) => ({
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+      contents: `export {default as isWsl} from 'is-wsl'
+        export const powerShellPath = async (...a) => (await import(${JSON.stringify(args.path)})).powerShellPath(...a)`,
+    }))
+  },
+}
+
 const result = await build({
   stdin: {contents: entry.join('\n'), resolveDir: root, sourcefile: 'remoteclaw-entry.js', loader: 'js'},
   outfile,
@@ -105,9 +141,9 @@ const result = await build({
   // The few import.meta uses (locating dist/mcp-server.js) get the bundle's own URL.
   define: {'import.meta.url': '__rcImportMetaUrl', 'import.meta.resolve': '__rcImportMetaResolve'},
   banner: {
-    js: "const __rcImport=(s)=>(globalThis.__rcDynamicImport??((x)=>import(x)))(s.startsWith('.')?require('node:url').pathToFileURL(require('node:path').resolve(__dirname,s)).href:s);const __rcImportMetaUrl=require('node:url').pathToFileURL(__filename).href;const __rcImportMetaResolve=(s)=>require('node:url').pathToFileURL(require.resolve(s)).href;",
+    js: "const __rcLazyBuiltin=(id)=>{let m;const load=()=>m??=require(id);return new Proxy(function(){},{get:(_,k)=>load()[k],has:(_,k)=>k in load(),apply:(_,t,a)=>load().apply(t,a)})};const __rcImport=(s)=>(globalThis.__rcDynamicImport??((x)=>import(x)))(s.startsWith('.')?require('node:url').pathToFileURL(require('node:path').resolve(__dirname,s)).href:s);const __rcImportMetaUrl=require('node:url').pathToFileURL(__filename).href;const __rcImportMetaResolve=(s)=>require('node:url').pathToFileURL(require.resolve(s)).href;",
   },
-  plugins: [vendorLinks],
+  plugins: [vendorLinks, lazyBuiltins, lightWslUtils],
   minifyWhitespace: true,
   minifySyntax: true,
   minifyIdentifiers: process.env.BUNDLE_KEEP_IDENTIFIERS !== '1',

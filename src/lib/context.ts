@@ -1,4 +1,4 @@
-import {randomBytes} from 'node:crypto'
+import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import type {execa} from 'execa'
@@ -52,6 +52,9 @@ export interface Context {
   uid?: number
 }
 
+// node:crypto is some twenty modules to load; most commands never draw a random byte.
+const randomBytesOnFirstUse = (size: number): Buffer => (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(size)
+
 export function createContext(overrides: Partial<Context> = {}): Context {
   const env = overrides.env ?? process.env
   const home = overrides.home ?? (env.HOME && env.HOME !== '' ? env.HOME : os.homedir())
@@ -61,7 +64,7 @@ export function createContext(overrides: Partial<Context> = {}): Context {
     stateDir: overrides.stateDir ?? resolveStateDir(env, home),
     configPath: overrides.configPath ?? resolveConfigPath(env, home),
     now: overrides.now ?? (() => Date.now()),
-    random: overrides.random ?? ((size: number) => randomBytes(size)),
+    random: overrides.random ?? randomBytesOnFirstUse,
     spawn: overrides.spawn ?? spawnOnFirstUse,
     log: overrides.log ?? createLogger({level: 'info', format: 'text'}),
     platform: overrides.platform ?? process.platform,
