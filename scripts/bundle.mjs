@@ -5,8 +5,8 @@
 // bin/run.js compile it with V8's code cache (src/cli/code-cache.ts), which Node 20 has no
 // other way to do. Each command is initialised lazily, on first use, through the explicit
 // command strategy (package.json oclif.commands), so a light command never runs the code of
-// a heavy one. Native addons, oclif's optional TypeScript loaders and oclif plugins stay
-// external. `tsc` still writes dist/lib, dist/sim, dist/demo and dist/mcp-server.js.
+// a heavy one; oclif's help and autocomplete commands are bundled the same way. Native addons and
+// oclif's optional TypeScript loaders stay external. `tsc` still writes dist/lib, dist/sim, dist/demo, dist/mcp-server.js.
 import {build} from 'esbuild'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -34,6 +34,18 @@ const commands = walk(commandsDir).map((file) => {
   if (rel.at(-1) === 'index') rel.pop()
   return {id: rel.join(':'), file}
 })
+
+// The commands of oclif's help and autocomplete plugins are bundled as our own: loading them as
+// plugins made every start find their package folders and read two manifests.
+const pluginCommands = [
+  {id: 'help', file: path.join(root, 'node_modules', '@oclif', 'plugin-help', 'lib', 'commands', 'help.js')},
+  ...['index', 'create', 'script'].map((verb) => ({
+    id: verb === 'index' ? 'autocomplete' : `autocomplete:${verb}`,
+    file: path.join(root, 'node_modules', '@oclif', 'plugin-autocomplete', 'lib', 'commands', 'autocomplete', `${verb}.js`),
+  })),
+]
+for (const c of pluginCommands) if (!fs.existsSync(c.file)) throw new Error(`bundle: ${c.file} is missing (oclif plugin layout changed?)`)
+commands.push(...pluginCommands)
 
 // `require()` of an ES module inside the bundle becomes a lazy initialiser: the command's
 // module graph runs only when oclif asks for that command.
@@ -137,7 +149,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   // @inquirer (with iconv-lite, half a megabyte) is only for prompts: loaded from node_modules.
-  external: ['better-sqlite3', 'ssh2', 'cpu-features', 'typescript', 'ts-node', '@oclif/plugin-*', '@inquirer/*'],
+  external: ['better-sqlite3', 'ssh2', 'cpu-features', 'typescript', 'ts-node', '@inquirer/*'],
   // The few import.meta uses (locating dist/mcp-server.js) get the bundle's own URL.
   define: {'import.meta.url': '__rcImportMetaUrl', 'import.meta.resolve': '__rcImportMetaResolve'},
   banner: {
