@@ -114,8 +114,8 @@ const lazyBuiltins = {
   setup(b) {
     b.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, (args) => {
       const text = fs.readFileSync(args.path, 'utf8')
-      if (!LAZY_BUILTINS.test(text)) return undefined
-      return {contents: text.replace(LAZY_BUILTINS, 'const $1 = __rcLazyBuiltin("$2");'), loader: 'js'}
+      const lazy = text.replace(LAZY_BUILTINS, 'const $1 = __rcLazyBuiltin("$2");')
+      return lazy === text ? undefined : {contents: lazy, loader: 'js'}
     })
   },
 }
@@ -166,8 +166,8 @@ const result = await build({
 })
 // Code compiled through vm.Script (the code cache) cannot call import() on Node 20 (not without
 // an experimental flag, and not at all on a cache hit). The import() calls esbuild leaves are
-// those of packages it does not bundle: oclif loading plugins, lilconfig, our lazy
-// `import('@inquirer/prompts')`. They go through __rcImport: bin/run.js provides one from ES
+// those of modules it does not bundle: oclif's module loader (plugins, ES module hooks), lilconfig,
+// our lazy `import('@inquirer/prompts')`, Node built-ins. They go through __rcImport: bin/run.js provides one from ES
 // module scope, and a plain require() of the bundle (oclif manifest, in-process tests) falls
 // back to its own (the banner's, which is why the banner's own import( is kept). A relative
 // specifier (dist/vendor/) is resolved against the bundle, not against bin/run.js.
