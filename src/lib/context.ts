@@ -1,6 +1,5 @@
 import {createRequire} from 'node:module'
 import os from 'node:os'
-import path from 'node:path'
 import type {execa} from 'execa'
 import {resolveConfigPath, resolveStateDir} from './core/state-dir.js'
 import {createLogger, type Logger} from './log.js'
