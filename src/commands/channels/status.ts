@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {resolveRemoteMac} from '../../lib/attachments/remote.js'
+import {remoteHostInUse} from '../../lib/attachments/remote.js'
 import {resolveAccount, resolveAccounts} from '../../lib/config/accounts.js'
 import {loadConfig} from '../../lib/config/load.js'
 import {readGatewayHealth} from '../../lib/gateway/health.js'
@@ -45,10 +45,8 @@ ${EXIT_CODES_HELP}
       const probeCtx = {...ctx, log: createLogger({level: this.isVerbose ? 'debug' : 'error'})}
       // Only --probe runs imsg: its client and execa stay unloaded for the plain status.
       const {probeAccount} = await import('../../lib/imsg/probe.js')
-      // The Mac imsg runs on as the gateway sees it: remoteHost, or read from the SSH wrapper.
-      const remoteHostOf = async (a: (typeof accounts)[number]) => (await resolveRemoteMac(ctx, a).catch(() => undefined))?.remoteHost
       const results = await Promise.all(
-        accounts.map(async (a) => probeAccount(a, probeCtx, {timeoutMs: flags.timeout ?? a.rpcTimeoutMs, remoteHost: await remoteHostOf(a)})),
+        accounts.map(async (a) => probeAccount(a, probeCtx, {timeoutMs: flags.timeout ?? a.rpcTimeoutMs, remoteHost: await remoteHostInUse(ctx, a)})),
       )
       for (const r of results) probes.set(r.accountId, r)
     }

@@ -24,6 +24,14 @@ export function sshOptionsFromEnv(env: NodeJS.ProcessEnv): string[] {
 }
 
 /**
+ * The host imsg runs on as the gateway sees it (remoteHost, or read from the wrapper), for the
+ * probes: undefined when imsg is local or the host cannot be derived (the doctor reports why).
+ */
+export async function remoteHostInUse(ctx: Pick<Context, 'env'>, account: ResolvedAccount): Promise<string | undefined> {
+  return (await resolveRemoteMac(ctx, account).catch(() => undefined))?.remoteHost
+}
+
+/**
  * The Mac imsg runs on, or undefined when imsg is local. remoteHost wins; otherwise a
  * transparent wrapper at cliPath (`exec ssh [user@]host imsg "$@"`) gives the host. A cliPath
  * script that uses ssh in any other way is an error: the host cannot be derived safely.

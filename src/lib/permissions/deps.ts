@@ -3,7 +3,7 @@ import type {ResolvedAccount} from '../config/accounts.js'
 import {RemoteclawError} from '../errors.js'
 import {createLogger} from '../log.js'
 import {probeAccount} from '../imsg/probe.js'
-import {resolveRemoteMac} from '../attachments/remote.js'
+import {remoteHostInUse} from '../attachments/remote.js'
 import {sshConfigFor} from '../ssh/config.js'
 import {fetchAndLookupHostKey, knownHostName} from '../ssh/known-hosts.js'
 import {parseRemoteHost} from '../ssh/validate.js'
@@ -22,8 +22,7 @@ export function defaultDoctorDeps(opts: {sshConfigFile?: string} = {}): DoctorDe
  */
 export async function rpcProbe(ctx: Context, account: ResolvedAccount, timeoutMs = 10_000): Promise<ProbeSummary> {
   // imsg's non-JSON output is what the doctor reports; do not log it twice.
-  const remoteHost = (await resolveRemoteMac(ctx, account).catch(() => undefined))?.remoteHost
-  const r = await probeAccount(account, {...ctx, log: createLogger({level: 'error'})}, {timeoutMs, remoteHost})
+  const r = await probeAccount(account, {...ctx, log: createLogger({level: 'error'})}, {timeoutMs, remoteHost: await remoteHostInUse(ctx, account)})
   const failed = r.checks.find((c) => c.status === 'fail')
   if (r.status === 'healthy' || r.status === 'disabled' || !failed) {
     return {
